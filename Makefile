@@ -1,0 +1,49 @@
+# The two commands of the README:
+#   make report   set up .venv, run the whole workflow on the synthetic cohort
+#   make test     set up .venv, lint, run the test suite
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CORES ?= 2
+# make report DATA=data_raw/site.parquet  runs on a site's file instead
+DATA ?=
+SMK_CONFIG := $(if $(DATA),--config data=$(DATA),)
+
+.PHONY: setup report test lint format clean bench help
+
+help:
+	@echo "make report | make test | make lint | make bench | make clean"
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+setup: $(STAMP)
+
+report: $(STAMP)
+	$(BIN)/snakemake --cores $(CORES) $(SMK_CONFIG)
+	@echo "Report: reports/report.html  (tables: reports/tables/, figures: reports/figures/)"
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/snakemake --lint --cores 1 > /dev/null
+
+format: $(STAMP)
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+test: $(STAMP) lint
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench_synth.py
+	$(BIN)/python benchmarks/bench_table2.py
+
+clean:
+	rm -rf results reports logs benchmarks/out .snakemake/log .snakemake/metadata \
+		.snakemake/incomplete .snakemake/locks .snakemake/shadow

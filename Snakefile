@@ -1,0 +1,26 @@
+# Baclofen neurotoxicity in severe CKD (Cheong et al., Nefrologia 2020):
+# data -> validate -> derive -> tables/models -> rendered tables, figures -> report.
+# The same file runs locally (make report) or on a cluster through an executor
+# plugin, e.g. `snakemake --profile profiles/slurm`.
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+
+configfile: "config/config.yaml"
+
+
+validate(config, "config/config.schema.yaml")
+
+
+include: "rules/common.smk"
+include: "rules/data.smk"
+include: "rules/tables.smk"
+include: "rules/report.smk"
+
+
+rule all:
+    input:
+        "reports/report.html",
+        expand("reports/tables/{output_id}.{fmt}", output_id=OUTPUT_IDS, fmt=config["formats"]),

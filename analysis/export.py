@@ -1,0 +1,115 @@
+"""Write a cohort to CSV, Parquet, SPSS .sav or Stata .dta, atomically.
+
+Chunked formats (CSV, Parquet) stream chunk by chunk, so memory stays bounded
+at any n. SPSS and Stata files are written by pyreadstat from one frame
+(ReadStat has no append mode), with the study file's variable and value labels.
+Every file is written under a temporary name and renamed when complete, so a
+failed run never leaves a file that looks finished.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import re
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pyreadstat
+
+from analysis.errors import AnalysisError
+from analysis.study import Study
+
+__all__ = ["FORMATS", "atomic_path", "write_cohort"]
+
+FORMATS = {".csv": "csv", ".parquet": "parquet", ".sav": "sav", ".dta": "dta"}
+
+# Creation stamps that SPSS/Stata headers carry; fixed so outputs are byte-identical.
+_SAV_STAMP = (84, b"01 Jan 70", b"00:00:00")
+_DTA_STAMP = re.compile(rb"<timestamp>\x11[^<]{17}</timestamp>")
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path) -> Iterator[Path]:
+    """Yield a temporary sibling path; rename it onto ``target`` only on success."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(f".{target.name}.partial")
+    try:
+        yield tmp
+        os.replace(tmp, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+
+
+def _labels(study: Study | None, columns: list[str]) -> tuple[dict, dict]:
+    if study is None:
+        return {}, {}
+    column_labels = {}
+    value_labels = {}
+    for name in columns:
+        var = study.variables.get(name)
+        if var is None:
+            continue
+        column_labels[name] = var.display_label()
+        if var.codes and all(isinstance(k, int) for k in var.codes):
+            value_labels[name] = {int(k): v for k, v in var.codes.items()}
+    return column_labels, value_labels
+
+
+def _fix_stamp(path: Path, fmt: str) -> None:
+    data = bytearray(path.read_bytes())
+    if fmt == "sav":
+        offset, date, time = _SAV_STAMP
+        data[offset : offset + 9] = date
+        data[offset + 9 : offset + 17] = time
+    else:
+        head = bytes(data[:4096])
+        match = _DTA_STAMP.search(head)
+        if match:
+            data[match.start() : match.end()] = b"<timestamp>\x1101 Jan 1970 00:00</timestamp>"
+    path.write_bytes(bytes(data))
+
+
+def write_cohort(
+    chunks: Iterable[pd.DataFrame], out: str | Path, study: Study | None = None
+) -> int:
+    """Write the chunks to ``out`` (format from the extension); return the row count."""
+    out = Path(out)
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise AnalysisError(
+            f"{out}: unknown output format '{out.suffix}' (use one of: {', '.join(FORMATS)})"
+        )
+    rows = 0
+    with atomic_path(out) as tmp:
+        if fmt == "csv":
+            for i, chunk in enumerate(chunks):
+                chunk.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
+                rows += len(chunk)
+        elif fmt == "parquet":
+            writer = None
+            try:
+                for chunk in chunks:
+                    table = pa.Table.from_pandas(chunk, preserve_index=False)
+                    if writer is None:
+                        writer = pq.ParquetWriter(tmp, table.schema)
+                    writer.write_table(table)
+                    rows += len(chunk)
+            finally:
+                if writer is not None:
+                    writer.close()
+        else:
+            frame = pd.concat(list(chunks), ignore_index=True)
+            rows = len(frame)
+            column_labels, value_labels = _labels(study, list(frame.columns))
+            writer_fn = pyreadstat.write_sav if fmt == "sav" else pyreadstat.write_dta
+            writer_fn(
+                frame, str(tmp), column_labels=column_labels, variable_value_labels=value_labels
+            )
+            _fix_stamp(tmp, fmt)
+    return rows

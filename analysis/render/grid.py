@@ -1,0 +1,210 @@
+"""Turn results JSON into a display grid: header, rows of strings, footnotes.
+
+The one place where numbers are rounded and laid out like the paper
+(mean ± SD, median (min, max), n (%), p to three decimals with "<0.001",
+a footnote letter naming each row's test). Markdown, CSV and HTML writers
+all print the same grid.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from analysis.tables import TEST_LABELS
+
+__all__ = ["Grid", "format_p", "listing_grid", "model_grid", "summary_grid", "to_grid"]
+
+SUMMARY_LABELS = {
+    "mean_sd": "mean ± SD",
+    "median_min_max": "median (min, max)",
+    "median_iqr": "median [IQR]",
+    "n_pct": "n (%)",
+}
+
+
+@dataclass
+class Grid:
+    title: str
+    header: list[str]
+    rows: list[list[str]]
+    indent: list[int] = field(default_factory=list)
+    footnotes: list[str] = field(default_factory=list)
+
+
+def format_p(p: float | None) -> str:
+    if p is None:
+        return ""
+    if p < 0.001:
+        return "<0.001"
+    return f"{p:.3f}"
+
+
+def _num(x: float | None, decimals: int) -> str:
+    return "" if x is None else f"{x:.{decimals}f}"
+
+
+def _continuous_cell(s: dict[str, Any], summary: str, d: int) -> str:
+    if not s or not s.get("n"):
+        return "-"
+    if summary == "mean_sd":
+        return f"{_num(s['mean'], d)} ± {_num(s['sd'], d) or '-'}"
+    if summary == "median_iqr":
+        return f"{_num(s['median'], d)} [{_num(s['q1'], d)}, {_num(s['q3'], d)}]"
+    return f"{_num(s['median'], d)} ({_num(s['min'], d)}, {_num(s['max'], d)})"
+
+
+def _count_cell(s: dict[str, Any]) -> str:
+    if not s or not s.get("n"):
+        return "-"
+    return f"{s['count']} ({s['percent']:.1f})"
+
+
+class _Notes:
+    """Footnote letters, assigned in order of first use."""
+
+    def __init__(self) -> None:
+        self.letters: dict[str, str] = {}
+
+    def mark(self, test: str) -> str:
+        if test in (None, "none"):
+            return ""
+        if test not in self.letters:
+            self.letters[test] = "abcdefghijklmnopqrstuvwxyz"[len(self.letters)]
+        return self.letters[test]
+
+    def lines(self) -> list[str]:
+        return [f"{letter} {TEST_LABELS.get(t, t)}." for t, letter in self.letters.items()]
+
+
+def summary_grid(result: dict[str, Any]) -> Grid:
+    groups = result["groups"]
+    keys = [g["key"] for g in groups]
+    tested = result["group_by"] is not None
+    header = ["Characteristic"] + [f"{g['label']} (n = {g['n']})" for g in groups]
+    if tested:
+        header.append("p")
+    notes = _Notes()
+    rows: list[list[str]] = []
+    indent: list[int] = []
+    by_var: dict[str, list[dict[str, Any]]] = {}
+    for row in result["rows"]:
+        by_var.setdefault(row["variable"], []).append(row)
+    for variable_rows in by_var.values():
+        first = variable_rows[0]
+        letter = notes.mark(first["test"]) if tested else ""
+        p_cell = f"{format_p(first['p_value'])}{(' ' + letter) if letter else ''}"
+        label = f"{first['label']}, {SUMMARY_LABELS[first['summary']]}"
+        if first["kind"] == "continuous":
+            cells = [
+                _continuous_cell(first["stats"].get(k), first["summary"], first["decimals"])
+                for k in keys
+            ]
+            rows.append([label, *cells] + ([p_cell] if tested else []))
+            indent.append(0)
+        elif first["kind"] == "binary":
+            shown = variable_rows[-1]  # the "yes" code is the last one
+            rows.append(
+                [label, *[_count_cell(shown["stats"].get(k)) for k in keys]]
+                + ([p_cell] if tested else [])
+            )
+            indent.append(0)
+        else:
+            rows.append([label, *[""] * len(keys)] + ([p_cell] if tested else []))
+            indent.append(0)
+            for level_row in variable_rows:
+                rows.append(
+                    [
+                        level_row["level_label"],
+                        *[_count_cell(level_row["stats"].get(k)) for k in keys],
+                    ]
+                    + ([""] if tested else [])
+                )
+                indent.append(1)
+        missing = [first["stats"].get(k, {}).get("missing", 0) for k in keys]
+        if any(missing):
+            rows.append(["Missing", *[str(m) for m in missing]] + ([""] if tested else []))
+            indent.append(1)
+    footnotes = [
+        f"Values are {', '.join(sorted({SUMMARY_LABELS[r['summary']] for r in result['rows']}))}; "
+        "percentages of non-missing values."
+    ]
+    footnotes += notes.lines()
+    policy = result.get("policy", {})
+    if tested and policy.get("description"):
+        footnotes.append(f"Test policy '{policy['name']}': {policy['description'].strip()}")
+    return Grid(result["title"], header, rows, indent, footnotes)
+
+
+def _or_cell(term: dict[str, Any] | None) -> list[str]:
+    if not term:
+        return ["", ""]
+    return [
+        f"{term['odds_ratio']:.3f} ({term['ci_low']:.3f}-{term['ci_high']:.3f})",
+        format_p(term["p_value"]),
+    ]
+
+
+def model_grid(result: dict[str, Any]) -> Grid:
+    labels = result["term_labels"]
+    header = ["Variable", "Crude OR (95% CI)", "p", "Adjusted OR (95% CI)", "p"]
+    adjusted = {t["term"]: t for t in result["terms"]}
+    rows = []
+    for name in result["predictors"]:
+        crude_terms = {t["term"]: t for t in result["crude"].get(name, {}).get("terms", [])}
+        rows.append(
+            [
+                labels.get(name, name),
+                *_or_cell(crude_terms.get(name)),
+                *_or_cell(adjusted.get(name)),
+            ]
+        )
+    fit = result.get("fit", {})
+    hl = fit.get("hosmer_lemeshow") or {}
+    notes = [
+        f"Multiple logistic regression of {result['outcome']} (event = {result['event']}); "
+        f"n = {result['n']}, events = {result['events']}, "
+        f"events per variable = {result['events_per_variable']:.1f}; "
+        f"{result.get('n_dropped', 0)} row(s) dropped for missing values.",
+        f"Odds ratios with Wald 95% confidence intervals (as SPSS prints); {result['coding']}.",
+    ]
+    if fit:
+        notes.append(
+            f"-2 log-likelihood {fit.get('minus2ll', float('nan')):.3f}; "
+            f"Cox & Snell R² {fit.get('cox_snell_r2', float('nan')):.3f}; "
+            f"Nagelkerke R² {fit.get('nagelkerke_r2', float('nan')):.3f}; "
+            f"c-statistic {fit.get('c_statistic', float('nan')):.3f}; "
+            f"Hosmer-Lemeshow p {format_p(hl.get('p_value'))} "
+            f"({hl.get('groups')} groups, deciles of risk)."
+        )
+    for warning in result.get("warnings", []):
+        notes.append(f"Warning: {warning}")
+    if result.get("firth"):
+        notes.append("Firth's penalised-likelihood fit added (see the results JSON).")
+    return Grid(result["title"], header, rows, [0] * len(rows), notes)
+
+
+def _listing_value(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:g}" if value == int(value) else f"{value:.1f}"
+    return str(value)
+
+
+def listing_grid(result: dict[str, Any]) -> Grid:
+    header = ["Case"] + [c["label"] for c in result["columns"]]
+    rows = [
+        [str(r["case"])] + [_listing_value(r["values"][c["variable"]]) for c in result["columns"]]
+        for r in result["rows"]
+    ]
+    notes = ["Cases are numbered 1..k; no identifiers are shown."]
+    return Grid(result["title"], header, rows, [0] * len(rows), notes)
+
+
+def to_grid(result: dict[str, Any]) -> Grid:
+    if "model" in result:
+        return model_grid(result)
+    if result.get("kind") == "listing":
+        return listing_grid(result)
+    return summary_grid(result)

@@ -1,0 +1,311 @@
+"""The study file: load, validate against its JSON Schema, check cross-references.
+
+A study file is data, not code: the engine reads which variables exist, how
+derived ones are built, which tables and models to produce and with which
+test policy. Errors name the file, the key path and what is wrong, in one line.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from analysis.errors import StudyFileError
+
+__all__ = ["Study", "Variable", "load_study", "study_schema"]
+
+
+@dataclass(frozen=True)
+class Variable:
+    """One column of the analysis dataset, as the study file declares it."""
+
+    name: str
+    label: str
+    type: str
+    unit: str | None = None
+    codes: dict[Any, str] = field(default_factory=dict)
+    range: tuple[float, float] | None = None
+    identifier: bool = False
+    only_if: dict[str, list[Any]] | None = None
+    derive: dict[str, Any] | None = None
+    summary: str | None = None
+    decimals: int = 1
+
+    @property
+    def is_categorical(self) -> bool:
+        return self.type in ("binary", "categorical")
+
+    @property
+    def levels(self) -> list[Any]:
+        return list(self.codes)
+
+    def display_label(self) -> str:
+        return f"{self.label} ({self.unit})" if self.unit else self.label
+
+
+@dataclass(frozen=True)
+class Study:
+    """A validated study file."""
+
+    path: Path
+    raw: dict[str, Any]
+    variables: dict[str, Variable]
+
+    @property
+    def id(self) -> str:
+        return self.raw["study"]["id"]
+
+    @property
+    def title(self) -> str:
+        return self.raw["study"]["title"]
+
+    @property
+    def alpha(self) -> float:
+        return float(self.raw["study"].get("alpha", 0.05))
+
+    @property
+    def subject_id(self) -> str | None:
+        return self.raw["study"].get("subject_id")
+
+    @property
+    def tables(self) -> list[dict[str, Any]]:
+        return self.raw["tables"]
+
+    @property
+    def models(self) -> list[dict[str, Any]]:
+        return self.raw.get("models", [])
+
+    @property
+    def policies(self) -> dict[str, dict[str, Any]]:
+        return self.raw.get("policies", {})
+
+    @property
+    def inclusion(self) -> list[dict[str, Any]]:
+        return self.raw.get("cohort", {}).get("inclusion", [])
+
+    @property
+    def figures(self) -> list[dict[str, Any]]:
+        return self.raw.get("figures", [])
+
+    @property
+    def published(self) -> dict[str, Any]:
+        return self.raw.get("published", {})
+
+    @property
+    def identifiers(self) -> list[str]:
+        return [v.name for v in self.variables.values() if v.identifier]
+
+    @property
+    def derived(self) -> list[Variable]:
+        return [v for v in self.variables.values() if v.derive]
+
+    def table(self, table_id: str) -> dict[str, Any]:
+        for t in self.tables:
+            if t["id"] == table_id:
+                return t
+        raise StudyFileError(f"{self.path}: no table with id '{table_id}'")
+
+    def model(self, model_id: str) -> dict[str, Any]:
+        for m in self.models:
+            if m["id"] == model_id:
+                return m
+        raise StudyFileError(f"{self.path}: no model with id '{model_id}'")
+
+    def output_ids(self) -> list[str]:
+        """Every table and model id, in file order (tables first)."""
+        return [t["id"] for t in self.tables] + [m["id"] for m in self.models]
+
+
+@cache
+def study_schema() -> dict[str, Any]:
+    text = resources.files("analysis").joinpath("schemas/study.schema.json").read_text("utf-8")
+    return json.loads(text)
+
+
+def _jsonable(obj: Any) -> Any:
+    """YAML allows integer mapping keys (value codes); JSON Schema needs strings."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_jsonable(v) for v in obj]
+    return obj
+
+
+def _key_path(path: Any) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def _schema_error(where: Path, raw: dict[str, Any]) -> str | None:
+    validator = jsonschema.Draft202012Validator(study_schema())
+    errors = list(validator.iter_errors(_jsonable(raw)))
+    if not errors:
+        return None
+    # The deepest error is the most specific; oneOf branches are resolved by best_match.
+    err = jsonschema.exceptions.best_match(errors)
+    while err.context:
+        err = jsonschema.exceptions.best_match(err.context)
+    message = err.message
+    if err.validator == "additionalProperties":
+        extra = message.split("(")[-1].split(" was")[0].split(" were")[0]
+        message = f"unknown key {extra} (misspelt, or not allowed here)"
+    return f"{where}: {_key_path(err.absolute_path)}: {message}"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _build_variables(where: Path, raw: dict[str, Any]) -> dict[str, Variable]:
+    variables: dict[str, Variable] = {}
+    for i, v in enumerate(raw["variables"]):
+        if v["name"] in variables:
+            raise StudyFileError(f"{where}: variables[{i}].name: '{v['name']}' is declared twice")
+        rng = v.get("range")
+        if rng is not None and rng[0] > rng[1]:
+            raise StudyFileError(f"{where}: variables[{i}].range: lower bound {rng[0]} > {rng[1]}")
+        only_if = {k: _as_list(val) for k, val in v.get("only_if", {}).items()} or None
+        variables[v["name"]] = Variable(
+            name=v["name"],
+            label=v["label"],
+            type=v["type"],
+            unit=v.get("unit"),
+            codes=dict(v.get("codes", {})),
+            range=tuple(rng) if rng else None,
+            identifier=bool(v.get("identifier", False)) or v["type"] == "id",
+            only_if=only_if,
+            derive=v.get("derive"),
+            summary=v.get("summary"),
+            decimals=int(v.get("decimals", 1)),
+        )
+    return variables
+
+
+def _check_references(where: Path, raw: dict[str, Any], variables: dict[str, Variable]) -> None:
+    """Every name the file refers to must be a declared variable, table, policy."""
+
+    def need(name: str, key: str) -> Variable:
+        if name not in variables:
+            raise StudyFileError(f"{where}: {key}: '{name}' is not a declared variable")
+        return variables[name]
+
+    def need_categorical(name: str, key: str) -> None:
+        if not need(name, key).is_categorical:
+            raise StudyFileError(f"{where}: {key}: '{name}' must be binary or categorical")
+
+    def need_codes(name: str, values: list[Any], key: str) -> None:
+        var = need(name, key)
+        if var.codes:
+            unknown = [x for x in values if x not in var.codes]
+            if unknown:
+                raise StudyFileError(
+                    f"{where}: {key}: {unknown[0]!r} is not a code of '{name}' "
+                    f"(codes: {', '.join(map(str, var.codes))})"
+                )
+
+    sid = raw["study"].get("subject_id")
+    if sid is not None:
+        need(sid, "study.subject_id")
+    for name, var in variables.items():
+        for ref, values in (var.only_if or {}).items():
+            need_codes(ref, values, f"variables.{name}.only_if")
+        if var.derive:
+            for key, ref in var.derive.items():
+                if key in ("kind", "breaks", "bands", "female_code", "dialysis_code"):
+                    continue
+                if key == "not_on_dialysis_code":
+                    continue
+                need(ref, f"variables.{name}.derive.{key}")
+            if var.derive["kind"] == "cut" and len(var.codes) != len(var.derive["breaks"]) + 1:
+                raise StudyFileError(
+                    f"{where}: variables.{name}.derive.breaks: {len(var.derive['breaks'])} "
+                    f"break(s) need {len(var.derive['breaks']) + 1} codes, found {len(var.codes)}"
+                )
+    for j, crit in enumerate(raw.get("cohort", {}).get("inclusion", [])):
+        for k, cond in enumerate(crit.get("all", crit.get("any", []))):
+            need(cond["variable"], f"cohort.inclusion[{j}].conditions[{k}].variable")
+            if cond["op"] != "notnull" and "value" not in cond:
+                raise StudyFileError(
+                    f"{where}: cohort.inclusion[{j}].conditions[{k}]: "
+                    f"op '{cond['op']}' needs a value"
+                )
+    policies = raw.get("policies", {})
+    seen: set[str] = set()
+    for i, table in enumerate(raw["tables"]):
+        key = f"tables[{i}]"
+        if table["id"] in seen:
+            raise StudyFileError(f"{where}: {key}.id: '{table['id']}' is used twice")
+        seen.add(table["id"])
+        if "group_by" in table:
+            need_categorical(table["group_by"], f"{key}.group_by")
+        for name, values in table.get("where", {}).items():
+            need_codes(name, _as_list(values), f"{key}.where")
+        for name in table.get("rows", []) + table.get("columns", []) + table.get("sort_by", []):
+            need(name, f"{key}.rows")
+        for name in table.get("overrides", {}):
+            if name not in table.get("rows", []):
+                raise StudyFileError(
+                    f"{where}: {key}.overrides: '{name}' is not a row of the table"
+                )
+        if table.get("kind", "summary") == "summary":
+            policy = table.get("policy", "paper")
+            if policy not in policies:
+                raise StudyFileError(
+                    f"{where}: {key}.policy: '{policy}' is not defined under policies"
+                )
+    for i, fig in enumerate(raw.get("figures", [])):
+        for key in ("x", "y", "hue"):
+            if key in fig:
+                need(fig[key], f"figures[{i}].{key}")
+        for key in ("x", "hue"):
+            if key in fig:
+                need_categorical(fig[key], f"figures[{i}].{key}")
+    for i, model in enumerate(raw.get("models", [])):
+        key = f"models[{i}]"
+        if model["id"] in seen:
+            raise StudyFileError(f"{where}: {key}.id: '{model['id']}' is used twice")
+        seen.add(model["id"])
+        need_categorical(model["outcome"], f"{key}.outcome")
+        need_codes(model["outcome"], [model["event"]], f"{key}.event")
+        for name in model["predictors"]:
+            pred = need(name, f"{key}.predictors")
+            if pred.type == "categorical" and len(pred.codes) > 2:
+                raise StudyFileError(
+                    f"{where}: {key}.predictors: '{name}' has {len(pred.codes)} levels; "
+                    "enter binary or continuous predictors (dummy-code the others)"
+                )
+        for name, values in model.get("where", {}).items():
+            need_codes(name, _as_list(values), f"{key}.where")
+
+
+def load_study(path: str | Path) -> Study:
+    """Read and validate a study file; raise StudyFileError with one clear line."""
+    where = Path(path)
+    try:
+        text = where.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise StudyFileError(f"{where}: cannot read study file ({exc.strerror})") from exc
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise StudyFileError(f"{where}: not valid YAML{at}: {problem}") from exc
+    if not isinstance(raw, dict):
+        raise StudyFileError(f"{where}: (top level): expected a mapping of keys, got {raw!r:.40}")
+    problem = _schema_error(where, raw)
+    if problem:
+        raise StudyFileError(problem)
+    variables = _build_variables(where, raw)
+    _check_references(where, raw, variables)
+    return Study(path=where, raw=raw, variables=variables)

@@ -1,0 +1,365 @@
+"""Table engine: a cohort and a study file in, results JSON (as dicts) out.
+
+Which summary and which test each row gets is decided by the table's policy
+(declared in the study file) and per-variable overrides; the result records
+the test that ran and why. Numbers stay unrounded; renderers round.
+Each variable is split into groups once, and every statistic is one
+vectorised call per group, so the cost is linear in rows.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from analysis.derive import apply_where
+from analysis.errors import StudyFileError
+from analysis.stats import contingency, descriptive, effect_size, nonparametric, parametric
+from analysis.stats.normality import normality as normality_test
+from analysis.study import Study, Variable
+
+__all__ = ["SCHEMA_VERSION", "TEST_LABELS", "build_listing", "build_summary_table", "build_table"]
+
+SCHEMA_VERSION = "1.0"
+
+TEST_LABELS = {
+    "student_t": "Student's t-test (equal variances)",
+    "welch_t": "Welch's t-test",
+    "mann_whitney": "Mann-Whitney U test (asymptotic, tie-corrected, no continuity correction)",
+    "mann_whitney_exact": "Mann-Whitney U test (exact)",
+    "anova": "One-way ANOVA",
+    "welch_anova": "Welch's ANOVA",
+    "kruskal_wallis": "Kruskal-Wallis test (tie-corrected)",
+    "chi_square": "Pearson chi-square test (no continuity correction)",
+    "yates_chi_square": "Chi-square test with Yates' continuity correction",
+    "fisher_exact": "Fisher's exact test",
+    "fisher_exact_monte_carlo": "Fisher's exact test (Monte Carlo p-value)",
+}
+
+_TWO_GROUP = {"student_t", "welch_t", "mann_whitney", "mann_whitney_exact"}
+_K_GROUP = {"anova", "welch_anova", "kruskal_wallis"}
+_CATEGORICAL = {"chi_square", "yates_chi_square", "fisher_exact"}
+
+
+def _group_index(
+    data: pd.DataFrame, group_var: Variable | None
+) -> list[tuple[str, str, np.ndarray]]:
+    """(key, label, row positions) for each group, in code order; one 'all' group if none."""
+    if group_var is None:
+        return [("all", "All", np.arange(len(data)))]
+    codes = data[group_var.name].to_numpy()
+    return [
+        (str(code), label, np.flatnonzero(codes == code)) for code, label in group_var.codes.items()
+    ]
+
+
+def _numeric(series: pd.Series) -> np.ndarray:
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+
+
+def _run_continuous_test(test: str, groups: list[np.ndarray]) -> dict[str, Any]:
+    if test == "none":
+        return {"method": "none", "statistic": None, "df": None, "p_value": None}
+    if test in _TWO_GROUP and len(groups) != 2:
+        raise StudyFileError(f"test '{test}' needs exactly two groups, found {len(groups)}")
+    if test == "student_t":
+        return parametric.student_t(*groups)
+    if test == "welch_t":
+        return parametric.welch_t(*groups)
+    if test == "mann_whitney":
+        return nonparametric.mann_whitney(*groups)
+    if test == "mann_whitney_exact":
+        return nonparametric.mann_whitney(*groups, exact=True)
+    if test == "anova":
+        return parametric.one_way_anova(groups)
+    if test == "welch_anova":
+        return parametric.welch_anova(groups)
+    if test == "kruskal_wallis":
+        return nonparametric.kruskal_wallis(groups)
+    raise StudyFileError(f"test '{test}' cannot be used on a continuous variable")
+
+
+def _default_test(branch: dict[str, Any], k: int) -> str:
+    return branch["two_groups"] if k == 2 else branch["k_groups"]
+
+
+def _smd(kind: str, groups: list[np.ndarray], levels: list[Any] | None = None) -> float | None:
+    """Standardized mean difference; the largest pairwise one for more than two groups."""
+    best = None
+    for i in range(len(groups)):
+        for j in range(i + 1, len(groups)):
+            a, b = groups[i], groups[j]
+            if kind == "continuous":
+                value = effect_size.smd_continuous(a, b)
+            else:
+                pa = _proportions(a, levels or [])
+                pb = _proportions(b, levels or [])
+                value = None if pa is None or pb is None else effect_size.smd_categorical(pa, pb)
+            if value is not None and np.isfinite(value):
+                best = abs(value) if best is None else max(best, abs(value))
+    return best
+
+
+def _proportions(x: np.ndarray, levels: list[Any]) -> np.ndarray | None:
+    counts = np.array([np.sum(x == lv) for lv in levels], dtype=float)
+    total = counts.sum()
+    return counts / total if total else None
+
+
+def _test_fields(result: dict[str, Any], test: str) -> dict[str, Any]:
+    """Contract fields; ``test`` is the contract's test name, the library's label stays
+    in ``test_details.method``."""
+    keep = ("statistic", "df", "p_value")
+    details = {k: v for k, v in result.items() if k not in keep}
+    return {
+        "test": test if result.get("p_value") is not None or test == "none" else "none",
+        "statistic": result.get("statistic"),
+        "df": result.get("df"),
+        "p_value": result.get("p_value"),
+        "test_details": details,
+    }
+
+
+def _continuous_row(
+    var: Variable,
+    data: pd.DataFrame,
+    groups,
+    policy: dict[str, Any],
+    override: dict[str, Any],
+    tested: bool,
+) -> dict[str, Any]:
+    x = _numeric(data[var.name])
+    arrays = [x[idx] for _, _, idx in groups]
+    stats = {
+        key: descriptive.continuous_summary(arr)
+        for (key, _, _), arr in zip(groups, arrays, strict=True)
+    }
+    stats["overall"] = descriptive.continuous_summary(x)
+    present = [a[~np.isnan(a)] for a in arrays]
+    testable = [a for a in present if a.size > 0]
+    norm_spec = policy.get("normality")
+    normality_p: dict[str, float | None] = {}
+    is_normal = True
+    reason = "policy without normality pre-testing"
+    if norm_spec:
+        for (key, _, _), arr in zip(groups, present, strict=True):
+            if arr.size == 0:
+                continue
+            res = normality_test(arr, norm_spec["test"])
+            normality_p[key] = res.get("p_value")
+        ps = [p for p in normality_p.values()]
+        is_normal = all(p is not None and p >= norm_spec["alpha"] for p in ps) and bool(ps)
+        reason = (
+            f"{norm_spec['test']} p >= {norm_spec['alpha']} in every group"
+            if is_normal
+            else f"{norm_spec['test']} p < {norm_spec['alpha']} (or not testable) in a group"
+        )
+    branch = policy["normal"] if is_normal else policy["non_normal"]
+    summary = override.get("summary") or var.summary or branch["summary"]
+    test_name = override.get("test") or _default_test(branch, len(testable))
+    if "test" in override:
+        reason = "override in the study file"
+    if not tested or len(testable) < 2:
+        test_name = "none"
+        if tested:
+            reason = "fewer than two groups with data"
+    result = _run_continuous_test(test_name, testable)
+    return {
+        "variable": var.name,
+        "label": var.display_label(),
+        "level": None,
+        "level_label": None,
+        "kind": "continuous",
+        "summary": summary,
+        "decimals": var.decimals,
+        "stats": stats,
+        **_test_fields(result, test_name),
+        "test_reason": reason,
+        "normality_test": norm_spec["test"] if norm_spec else None,
+        "normality": normality_p,
+        "smd": _smd("continuous", present) if len(present) > 1 else None,
+    }
+
+
+def _categorical_rows(
+    var: Variable,
+    data: pd.DataFrame,
+    groups,
+    group_var: Variable | None,
+    policy: dict[str, Any],
+    override: dict[str, Any],
+    tested: bool,
+) -> list[dict[str, Any]]:
+    values = data[var.name].to_numpy()
+    levels = var.levels
+    per_group = {
+        key: descriptive.categorical_summary(values[idx], levels) for key, _, idx in groups
+    }
+    per_group["overall"] = descriptive.categorical_summary(values, levels)
+    cat_policy = policy["categorical"]
+    test_name = override.get("test") or cat_policy["test"]
+    reason = "override in the study file" if "test" in override else "categorical variable"
+    result: dict[str, Any] = {"method": "none", "statistic": None, "df": None, "p_value": None}
+    result_test = "none"
+    if tested and test_name != "none" and group_var is not None:
+        if test_name not in _CATEGORICAL:
+            raise StudyFileError(f"test '{test_name}' cannot be used on categorical '{var.name}'")
+        table = contingency.table_from_codes(
+            data[group_var.name].to_numpy(), values, group_var.levels, levels
+        )
+        table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+        if table.shape[0] < 2 or table.shape[1] < 2:
+            reason = "fewer than two groups or levels with data"
+        else:
+            result_test, result = _categorical_test(test_name, table, cat_policy)
+            if result_test != test_name:
+                reason = "an expected count < 5: Fisher's exact test (policy)"
+    group_values = [values[idx] for _, _, idx in groups]
+    smd = _smd("categorical", group_values, levels) if len(groups) > 1 else None
+    rows = []
+    for code, level_label in var.codes.items():
+        stats = {
+            key: {
+                "n": s["n"],
+                "missing": s["missing"],
+                "count": s["counts"][code],
+                "percent": s["percent"][code],
+            }
+            for key, s in per_group.items()
+        }
+        rows.append(
+            {
+                "variable": var.name,
+                "label": var.display_label(),
+                "level": str(code),
+                "level_label": level_label,
+                "kind": var.type,
+                "summary": "n_pct",
+                "decimals": 1,
+                "stats": stats,
+                **_test_fields(result, result_test),
+                "test_reason": reason,
+                "normality_test": None,
+                "normality": {},
+                "smd": smd,
+            }
+        )
+    return rows
+
+
+def _categorical_test(
+    test_name: str, table: np.ndarray, cat_policy: dict[str, Any]
+) -> tuple[str, dict]:
+    """(contract test name, result); Monte Carlo Fisher is named as such."""
+    if test_name != "fisher_exact":
+        chi = contingency.chi_square(table, correction=test_name == "yates_chi_square")
+        small = chi.get("cells_expected_lt5", 0) > 0
+        if not (cat_policy.get("small_expected") == "fisher_exact" and small):
+            return test_name, chi
+    fisher = contingency.fisher_exact(table)
+    name = "fisher_exact_monte_carlo" if "monte_carlo" in fisher["method"] else "fisher_exact"
+    return name, fisher
+
+
+def _policy(study: Study, table: dict[str, Any]) -> dict[str, Any]:
+    name = table.get("policy", "paper")
+    try:
+        return {"name": name, **study.policies[name]}
+    except KeyError:
+        raise StudyFileError(f"{study.path}: policy '{name}' is not defined") from None
+
+
+def build_summary_table(
+    cohort: pd.DataFrame, study: Study, table: dict[str, Any]
+) -> dict[str, Any]:
+    """Results of one summary table (Table 1-style), as the results-JSON dict."""
+    data = apply_where(cohort, table.get("where"))
+    group_var = study.variables[table["group_by"]] if "group_by" in table else None
+    if group_var is not None:
+        data = data.loc[data[group_var.name].notna()]
+    groups = _group_index(data, group_var)
+    policy = _policy(study, table)
+    overrides = table.get("overrides", {})
+    tested = group_var is not None
+    rows: list[dict[str, Any]] = []
+    for name in table["rows"]:
+        var = study.variables[name]
+        if name not in data.columns:
+            raise StudyFileError(f"{study.path}: table {table['id']}: column '{name}' not in data")
+        override = overrides.get(name, {})
+        var_data, var_groups = data, groups
+        if var.only_if:
+            # Rows where the variable does not apply are neither counted nor missing.
+            ((ref, codes),) = var.only_if.items()
+            var_data = data.loc[data[ref].isin(codes)]
+            var_groups = _group_index(var_data, group_var)
+        if var.is_categorical and override.get("summary", "n_pct") == "n_pct":
+            rows.extend(
+                _categorical_rows(var, var_data, var_groups, group_var, policy, override, tested)
+            )
+        else:
+            rows.append(_continuous_row(var, var_data, var_groups, policy, override, tested))
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "study": study.id,
+        "table": table["id"],
+        "kind": "summary",
+        "title": table["title"],
+        "group_by": group_var.name if group_var else None,
+        "group_label": group_var.label if group_var else None,
+        "where": table.get("where"),
+        "n": len(data),
+        "groups": [{"key": k, "label": lab, "n": int(idx.size)} for k, lab, idx in groups],
+        "policy": {k: v for k, v in policy.items()},
+        "alpha": study.alpha,
+        "rows": rows,
+    }
+
+
+def _cell(var: Variable, value: Any) -> Any:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if var.codes:
+        return (
+            var.codes.get(value, var.codes.get(int(value), value))
+            if _is_number(value)
+            else (var.codes.get(value, value))
+        )
+    return float(value) if _is_number(value) else value
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float | np.integer | np.floating)
+
+
+def build_listing(cohort: pd.DataFrame, study: Study, table: dict[str, Any]) -> dict[str, Any]:
+    """One row per subject, numbered 1..k; identifiers are never listed."""
+    data = apply_where(cohort, table.get("where"))
+    sort_by = [c for c in table.get("sort_by", []) if c in data.columns]
+    if sort_by:
+        data = data.sort_values(sort_by, kind="stable")
+    columns = [c for c in table["columns"] if not study.variables[c].identifier]
+    rows = []
+    for case, record in enumerate(data[columns].itertuples(index=False), start=1):
+        values = {c: _cell(study.variables[c], v) for c, v in zip(columns, record, strict=True)}
+        rows.append({"case": case, "values": values})
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "study": study.id,
+        "table": table["id"],
+        "kind": "listing",
+        "title": table["title"],
+        "where": table.get("where"),
+        "n": len(data),
+        "columns": [{"variable": c, "label": study.variables[c].display_label()} for c in columns],
+        "rows": rows,
+    }
+
+
+def build_table(cohort: pd.DataFrame, study: Study, table_id: str) -> dict[str, Any]:
+    table = study.table(table_id)
+    if table.get("kind", "summary") == "listing":
+        return build_listing(cohort, study, table)
+    return build_summary_table(cohort, study, table)

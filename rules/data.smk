@@ -1,0 +1,61 @@
+# Input data: synthetic generation, validation, cohort derivation.
+
+
+rule synth:
+    output:
+        "results/synthetic/cohort.parquet",
+    params:
+        n=config["synthetic"]["n"],
+        seed=config["synthetic"]["seed"],
+        synth_params=config["synthetic"]["params"],
+    input:
+        study=STUDY_FILE,
+        assumptions=config["synthetic"]["params"],
+    log:
+        "logs/synth.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=2000,
+    shell:
+        "{PY} -m analysis synth --n {params.n} --seed {params.seed} "
+        "--params {input.assumptions} --study {input.study} --out {output} > {log} 2>&1"
+
+
+rule validate:
+    input:
+        data=INPUT_DATA,
+        study=STUDY_FILE,
+    output:
+        "results/validation.json",
+    log:
+        "logs/validate.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+    shell:
+        "{PY} -m analysis validate {input.data} --study {input.study} "
+        "--json-out {output} > {log} 2>&1"
+
+
+rule derive:
+    input:
+        data=INPUT_DATA,
+        study=STUDY_FILE,
+        validation="results/validation.json",
+    output:
+        cohort="results/cohort.parquet",
+        flow="results/flow.json",
+    log:
+        "logs/derive.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+    shell:
+        "{PY} -m analysis derive {input.data} --study {input.study} "
+        "--out {output.cohort} --flow {output.flow} > {log} 2>&1"

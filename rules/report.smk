@@ -1,0 +1,50 @@
+# Figures and the assembled report.
+
+rule figures:
+    input:
+        cohort="results/cohort.parquet",
+        study=STUDY_FILE,
+    output:
+        report(
+            expand("reports/figures/{stem}.png", stem=FIGURE_STEMS),
+            caption="../docs/figures-caption.rst",
+            category="Figures",
+        ),
+    params:
+        out_dir="reports/figures",
+    log:
+        "logs/figures.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=4000,
+    shell:
+        "{PY} -m analysis figures {input.cohort} --study {input.study} "
+        "--out-dir {params.out_dir} > {log} 2>&1"
+
+
+rule report:
+    input:
+        results=expand("results/tables/{output_id}.json", output_id=OUTPUT_IDS),
+        flow="results/flow.json",
+        figures=expand("reports/figures/{stem}.png", stem=FIGURE_STEMS),
+        study=STUDY_FILE,
+        data=INPUT_DATA,
+    output:
+        html="reports/report.html",
+        md="reports/report.md",
+        provenance="reports/provenance.json",
+    params:
+        label=data_label(),
+    log:
+        "logs/report.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+    shell:
+        "{PY} -m analysis report --study {input.study} --results {input.results} "
+        "--flow {input.flow} --figures {input.figures} --inputs {input.data} "
+        "--data-label {params.label:q} --out {output.html} > {log} 2>&1"
