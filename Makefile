@@ -9,6 +9,8 @@ CORES ?= 2
 # make report DATA=data_raw/site.parquet  runs on a site's file instead
 DATA ?=
 SMK_CONFIG := $(if $(DATA),--config data=$(DATA),)
+# The rules call `python -m analysis`: the environment's python comes first.
+export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: setup report test lint format clean bench help
 

@@ -1,6 +1,5 @@
 # Helpers shared by the rules: where the input comes from, which outputs exist.
 
-import sys
 from pathlib import Path
 
 from analysis.study import load_study
@@ -9,7 +8,6 @@ STUDY_FILE = config["study"]
 STUDY = load_study(STUDY_FILE)
 OUTPUT_IDS = STUDY.output_ids()
 FIGURE_STEMS = [figure["id"] for figure in STUDY.figures]
-PY = sys.executable
 ENV = "../envs/analysis.yaml"
 SYNTHETIC = config["data"] == "synthetic"
 INPUT_DATA = "results/synthetic/cohort.parquet" if SYNTHETIC else config["data"]
@@ -20,3 +18,13 @@ def data_label():
         s = config["synthetic"]
         return f"synthetic cohort, n = {s['n']}, seed {s['seed']}"
     return f"site data: {Path(config['data']).name}"
+
+
+def output_dir(wildcards, output):
+    """Directory of the first output (figures are written into it)."""
+    return str(Path(output[0]).parent)
+
+
+def output_base(wildcards, output):
+    """First output without its extension (the renderer adds .md/.csv/.html)."""
+    return str(Path(output[0]).with_suffix(""))

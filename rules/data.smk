@@ -7,7 +7,6 @@ rule synth:
     params:
         n=config["synthetic"]["n"],
         seed=config["synthetic"]["seed"],
-        synth_params=config["synthetic"]["params"],
     input:
         study=STUDY_FILE,
         assumptions=config["synthetic"]["params"],
@@ -19,7 +18,7 @@ rule synth:
     resources:
         mem_mb=2000,
     shell:
-        "{PY} -m analysis synth --n {params.n} --seed {params.seed} "
+        "python -m analysis synth --n {params.n} --seed {params.seed} "
         "--params {input.assumptions} --study {input.study} --out {output} > {log} 2>&1"
 
 
@@ -37,7 +36,7 @@ rule validate:
     resources:
         mem_mb=4000,
     shell:
-        "{PY} -m analysis validate {input.data} --study {input.study} "
+        "python -m analysis validate {input.data} --study {input.study} "
         "--json-out {output} > {log} 2>&1"
 
 
@@ -57,5 +56,5 @@ rule derive:
     resources:
         mem_mb=4000,
     shell:
-        "{PY} -m analysis derive {input.data} --study {input.study} "
+        "python -m analysis derive {input.data} --study {input.study} "
         "--out {output.cohort} --flow {output.flow} > {log} 2>&1"

@@ -11,7 +11,7 @@ rule figures:
             category="Figures",
         ),
     params:
-        out_dir="reports/figures",
+        out_dir=output_dir,
     log:
         "logs/figures.log",
     conda:
@@ -20,7 +20,7 @@ rule figures:
     resources:
         mem_mb=4000,
     shell:
-        "{PY} -m analysis figures {input.cohort} --study {input.study} "
+        "python -m analysis figures {input.cohort} --study {input.study} "
         "--out-dir {params.out_dir} > {log} 2>&1"
 
 
@@ -45,6 +45,6 @@ rule report:
     resources:
         mem_mb=1000,
     shell:
-        "{PY} -m analysis report --study {input.study} --results {input.results} "
+        "python -m analysis report --study {input.study} --results {input.results} "
         "--flow {input.flow} --figures {input.figures} --inputs {input.data} "
         "--data-label {params.label:q} --out {output.html} > {log} 2>&1"

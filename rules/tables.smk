@@ -18,7 +18,7 @@ rule result:
     resources:
         mem_mb=4000,
     shell:
-        "{PY} -m analysis result {input.cohort} --study {input.study} "
+        "python -m analysis result {input.cohort} --study {input.study} "
         "--id {wildcards.output_id} --out {output} > {log} 2>&1"
 
 
@@ -28,7 +28,7 @@ rule render:
     output:
         expand("reports/tables/{{output_id}}.{fmt}", fmt=config["formats"]),
     params:
-        base="reports/tables/{output_id}",
+        base=output_base,
         formats=" ".join(config["formats"]),
     log:
         "logs/render_{output_id}.log",
@@ -40,5 +40,5 @@ rule render:
     resources:
         mem_mb=1000,
     shell:
-        "{PY} -m analysis render {input} --out-base {params.base} "
+        "python -m analysis render {input} --out-base {params.base} "
         "--formats {params.formats} > {log} 2>&1"

@@ -29,6 +29,7 @@ import statsmodels.api as sm
 from firthmodels import FirthLogisticRegression, detect_separation
 from scipy import stats
 from scipy.special import expit, xlogy
+from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from .descriptive import _as_float_1d, _f
 
@@ -392,7 +393,8 @@ def logistic_regression(
     if not converged:
         messages.append(f"maximum likelihood did not converge in {iterations} iterations")
     for w in caught:
-        if not issubclass(w.category, RuntimeWarning):
+        # overflow noise and statsmodels' own non-convergence notice (reported above)
+        if not issubclass(w.category, RuntimeWarning | ConvergenceWarning):
             text = f"statsmodels: {w.message}"
             if text not in messages:
                 messages.append(text)

@@ -95,3 +95,29 @@ p23 <- suppressWarnings(chisq.test(t23, correct = FALSE))
 show("chisq.test(t24 without empty col) X2, df, p", suppressWarnings(c(p23$statistic, p23$parameter, p23$p.value)))
 f23 <- fisher.test(t23)
 show("fisher.test(t24 without empty col) exact p", f23$p.value)
+
+cat("## fisher.test(t22) internals with a tight uniroot tolerance\n")
+# fisher.test finds the conditional MLE and CI with uniroot's default tol
+# (~1.2e-4), which moves the CI in the 4th digit. Same code, tol = 1e-15:
+x <- t22
+m <- sum(x[, 1L]); n <- sum(x[, 2L]); k <- sum(x[1L, ]); x11 <- x[1L, 1L]
+support <- max(0L, k - n):min(k, m)
+logdc <- dhyper(support, m, n, k, log = TRUE)
+dnhyper <- function(ncp) { d <- logdc + log(ncp) * support; d <- exp(d - max(d)); d / sum(d) }
+mnhyper <- function(ncp) sum(support * dnhyper(ncp))
+pnhyper <- function(q, ncp, upper.tail = FALSE) {
+  if (ncp == 1) return(if (upper.tail) phyper(q - 1, m, n, k, lower.tail = FALSE) else phyper(q, m, n, k))
+  if (upper.tail) sum(dnhyper(ncp)[support >= q]) else sum(dnhyper(ncp)[support <= q])
+}
+tol <- 1e-15
+ncp_U <- function(x, alpha) {
+  if (pnhyper(x, 1) < alpha) uniroot(function(t) pnhyper(x, t) - alpha, c(0, 1), tol = tol)$root
+  else 1 / uniroot(function(t) pnhyper(x, 1 / t) - alpha, c(.Machine$double.eps, 1), tol = tol)$root
+}
+ncp_L <- function(x, alpha) {
+  if (pnhyper(x, 1, TRUE) > alpha) uniroot(function(t) pnhyper(x, t, TRUE) - alpha, c(0, 1), tol = tol)$root
+  else 1 / uniroot(function(t) pnhyper(x, 1 / t, TRUE) - alpha, c(.Machine$double.eps, 1), tol = tol)$root
+}
+mle <- if (mnhyper(1) > x11) uniroot(function(t) mnhyper(t) - x11, c(0, 1), tol = tol)$root else
+  1 / uniroot(function(t) mnhyper(1 / t) - x11, c(.Machine$double.eps, 1), tol = tol)$root
+show("tight: conditional MLE OR, CI", c(mle, ncp_L(x11, 0.025), ncp_U(x11, 0.025)))

@@ -1,0 +1,80 @@
+"""The command line: help, one-line errors, exit codes, no traceback."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def run(*args: str, cwd: Path = ROOT) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "analysis", *args], cwd=cwd, capture_output=True, text=True
+    )
+
+
+def test_synth_help_documents_the_generator():
+    out = run("synth", "--help")
+    assert out.returncode == 0
+    for text in ("--n", "--seed", "--out", ".sav", "published count", "parameters file"):
+        assert text in out.stdout
+
+
+def test_every_verb_has_help():
+    for verb in ("synth", "validate", "derive", "tables", "result", "render", "figures", "report"):
+        assert run(verb, "--help").returncode == 0, verb
+
+
+def test_synth_then_validate(tmp_path):
+    out = tmp_path / "c.csv"
+    assert run("synth", "--n", "50", "--seed", "1", "--out", str(out)).returncode == 0
+    checked = run("validate", str(out))
+    assert checked.returncode == 0
+    assert "50 rows checked: 0 error(s)" in checked.stdout
+
+
+def test_bad_study_file_is_one_line_exit_2(tmp_path):
+    bad = tmp_path / "study.yaml"
+    bad.write_text("study: {id: x, title: y}\nvariables: []\ntables: []\n")
+    out = run("validate", "whatever.csv", "--study", str(bad))
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1
+    assert "Traceback" not in out.stderr
+    assert str(bad) in out.stderr
+
+
+def test_invalid_data_lists_file_column_row_value(tmp_path):
+    from analysis.synth.generator import generate
+
+    frame = generate(30, seed=2)
+    frame.loc[4, "albumin"] = 38.0  # g/L instead of g/dL
+    frame.loc[7, "sex"] = 3
+    path = tmp_path / "site.csv"
+    frame.to_csv(path, index=False)
+    before = path.read_bytes()
+    out = run("validate", str(path))
+    assert out.returncode == 2
+    assert f"{path}, column 'albumin', row 5, value 38.0: outside the plausible range" in out.stdout
+    assert f"{path}, column 'sex', row 8, value 3: not an allowed code" in out.stdout
+    assert path.read_bytes() == before
+
+
+def test_missing_file_is_a_clear_error(tmp_path):
+    out = run("validate", str(tmp_path / "nope.csv"))
+    assert out.returncode == 2
+    assert out.stderr.strip() == f"error: {tmp_path / 'nope.csv'}: file not found"
+
+
+def test_tables_verb_writes_results_and_renderings(tmp_path):
+    data = tmp_path / "c.parquet"
+    run("synth", "--out", str(data))
+    out = run("tables", str(data), "--out", str(tmp_path / "out"), "--only", "table2", "table4")
+    assert out.returncode == 0, out.stderr
+    for stem in ("table2", "table4"):
+        for ext in ("json", "md", "csv", "html"):
+            assert (tmp_path / "out" / f"{stem}.{ext}").exists()
+    assert "patient_id" not in pd.read_parquet(data).columns.difference(["patient_id"])
