@@ -129,6 +129,7 @@ def _continuous_row(
     policy: dict[str, Any],
     override: dict[str, Any],
     tested: bool,
+    overall: bool,
 ) -> dict[str, Any]:
     x = _numeric(data[var.name])
     arrays = [x[idx] for _, _, idx in groups]
@@ -136,7 +137,8 @@ def _continuous_row(
         key: descriptive.continuous_summary(arr)
         for (key, _, _), arr in zip(groups, arrays, strict=True)
     }
-    stats["overall"] = descriptive.continuous_summary(x)
+    if overall:
+        stats["overall"] = descriptive.continuous_summary(x)
     present = [a[~np.isnan(a)] for a in arrays]
     testable = [a for a in present if a.size > 0]
     norm_spec = policy.get("normality")
@@ -191,13 +193,15 @@ def _categorical_rows(
     policy: dict[str, Any],
     override: dict[str, Any],
     tested: bool,
+    overall: bool,
 ) -> list[dict[str, Any]]:
     values = data[var.name].to_numpy()
     levels = var.levels
     per_group = {
         key: descriptive.categorical_summary(values[idx], levels) for key, _, idx in groups
     }
-    per_group["overall"] = descriptive.categorical_summary(values, levels)
+    if overall:
+        per_group["overall"] = descriptive.categorical_summary(values, levels)
     cat_policy = policy["categorical"]
     test_name = override.get("test") or cat_policy["test"]
     reason = "override in the study file" if "test" in override else "categorical variable"
@@ -283,6 +287,7 @@ def build_summary_table(
     policy = _policy(study, table)
     overrides = table.get("overrides", {})
     tested = group_var is not None
+    overall = bool(table.get("overall", False)) and group_var is not None
     rows: list[dict[str, Any]] = []
     for name in table["rows"]:
         var = study.variables[name]
@@ -297,10 +302,14 @@ def build_summary_table(
             var_groups = _group_index(var_data, group_var)
         if var.is_categorical and override.get("summary", "n_pct") == "n_pct":
             rows.extend(
-                _categorical_rows(var, var_data, var_groups, group_var, policy, override, tested)
+                _categorical_rows(
+                    var, var_data, var_groups, group_var, policy, override, tested, overall
+                )
             )
         else:
-            rows.append(_continuous_row(var, var_data, var_groups, policy, override, tested))
+            rows.append(
+                _continuous_row(var, var_data, var_groups, policy, override, tested, overall)
+            )
     return {
         "schema_version": SCHEMA_VERSION,
         "study": study.id,

@@ -126,6 +126,8 @@ def chi_square(table: np.ndarray, correction: bool = False) -> dict:
     sum (O - E)² / E with E = row total x column total / n. Yates uses
     sum (|O - E| - min(0.5, |O - E|))² / E, as scipy and R's ``chisq.test``
     do; whether SPSS clips the 0.5 when |ad - bc| < n/2 is unconfirmed.
+    Missing data: the table holds complete pairs only (see
+    :func:`table_from_codes`).
     """
     method = "yates_chi_square" if correction else "pearson_chi_square"
     t, drop_r, drop_c, note = _clean_table(table)
@@ -191,9 +193,7 @@ def _fisher_monte_carlo(t: np.ndarray, seed: int, n_resamples: int) -> float:
     return (1.0 + extreme) / (n_resamples + 1.0)
 
 
-def fisher_exact(
-    table: np.ndarray, seed: int = DEFAULT_SEED, n_resamples: int = 100_000
-) -> dict:
+def fisher_exact(table: np.ndarray, seed: int = DEFAULT_SEED, n_resamples: int = 100_000) -> dict:
     """Fisher's exact test (2x2) or its Monte Carlo r x c extension.
 
     Parameters

@@ -213,7 +213,6 @@ def categorical_summary(x: np.ndarray, levels: Sequence) -> dict:
         "levels": keys,
         "counts": {lv: int(c) for lv, c in zip(keys, counts, strict=True)},
         "percent": {
-            lv: (100.0 * float(c) / n if n else None)
-            for lv, c in zip(keys, counts, strict=True)
+            lv: (100.0 * float(c) / n if n else None) for lv, c in zip(keys, counts, strict=True)
         },
     }

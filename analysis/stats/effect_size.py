@@ -128,7 +128,8 @@ def smd_max_pairwise(
         ``statistic`` (largest absolute pairwise SMD, ``None`` if none is
         defined), ``mean`` (mean absolute pairwise SMD -- R tableone prints
         this for k > 2), ``pairs`` [{``a``, ``b``, ``smd``}] for every pair
-        (signed for continuous), ``n_by_group``, ``method``
+        (signed for continuous), ``n`` (non-missing, all groups),
+        ``n_by_group``, ``method``
         ("smd_max_pairwise"), ``kind``, ``note`` (pairs that were undefined).
     """
     if kind not in ("continuous", "categorical"):
@@ -136,9 +137,11 @@ def smd_max_pairwise(
     k = len(groups)
     if k < 2:
         raise ValueError("smd_max_pairwise needs at least 2 groups")
-    names = list(range(k)) if labels is None else [
-        v.item() if isinstance(v, np.generic) else v for v in labels
-    ]
+    names = (
+        list(range(k))
+        if labels is None
+        else [v.item() if isinstance(v, np.generic) else v for v in labels]
+    )
     if len(names) != k:
         raise ValueError("labels must have one entry per group")
 
@@ -176,6 +179,7 @@ def smd_max_pairwise(
         "statistic": max(defined) if defined else None,
         "mean": float(np.mean(defined)) if defined else None,
         "pairs": pairs,
+        "n": int(sum(sizes)),
         "n_by_group": sizes,
         "method": "smd_max_pairwise",
         "kind": kind,

@@ -17,7 +17,7 @@ from statsmodels.stats.oneway import anova_oneway
 
 from .descriptive import _f, _finite
 
-__all__ = ["levene_mean", "one_way_anova", "student_t", "welch_t", "welch_anova"]
+__all__ = ["levene_mean", "one_way_anova", "student_t", "welch_anova", "welch_t"]
 
 _CONF = 0.95
 
@@ -95,7 +95,13 @@ def _two_sample(a: np.ndarray, b: np.ndarray, equal_var: bool) -> dict:
     na, nb = int(x.size), int(y.size)
     sizes = [na, nb]
     n = na + nb
-    extra = {"mean_diff": None, "se_diff": None, "ci_low": None, "ci_high": None, "conf_level": _CONF}
+    extra = {
+        "mean_diff": None,
+        "se_diff": None,
+        "ci_low": None,
+        "ci_high": None,
+        "conf_level": _CONF,
+    }
     if equal_var:
         extra["levene"] = None
         if na < 1 or nb < 1 or n < 3:
@@ -202,7 +208,9 @@ def one_way_anova(groups: Sequence[np.ndarray]) -> dict:
     n = int(sum(sizes))
     k = len(cleaned)
     if k < 2 or n - k < 1:
-        return _empty("anova", n, sizes, _join(note, "needs >= 2 non-empty groups and N > k"), levene=None)
+        return _empty(
+            "anova", n, sizes, _join(note, "needs >= 2 non-empty groups and N > k"), levene=None
+        )
     lev = levene_mean(cleaned)
     levene = {key: lev[key] for key in ("statistic", "df", "p_value")}
     within = float(sum(float(((g - g.mean()) ** 2).sum()) for g in cleaned))
@@ -243,7 +251,9 @@ def welch_anova(groups: Sequence[np.ndarray]) -> dict:
     if k < 2:
         return _empty("welch_anova", n, sizes, _join(note, "needs >= 2 non-empty groups"))
     if any(g.size < 2 for g in cleaned):
-        return _empty("welch_anova", n, sizes, _join(note, "Welch ANOVA needs >= 2 values per group"))
+        return _empty(
+            "welch_anova", n, sizes, _join(note, "Welch ANOVA needs >= 2 values per group")
+        )
     if any(float(g.var(ddof=1)) == 0.0 for g in cleaned):
         return _empty("welch_anova", n, sizes, _join(note, "a group has zero variance"))
     res = anova_oneway(cleaned, use_var="unequal", welch_correction=True)

@@ -112,8 +112,9 @@ def _check_rank(xm: np.ndarray, names: list[str]) -> None:
     ``M`` with ``M'M = X'X`` (scaled columns) has the same pivoted-QR rank
     pattern as ``X``.
     """
-    scale = np.sqrt((xm * xm).sum(axis=0))
-    g = (xm.T @ xm) / np.outer(scale, scale)
+    gram = xm.T @ xm
+    scale = np.sqrt(np.diag(gram))
+    g = gram / np.outer(scale, scale)
     lam, vec = np.linalg.eigh(g)
     m = np.sqrt(np.clip(lam, 0.0, None))[:, None] * vec.T
     r, piv = scipy.linalg.qr(m, mode="r", pivoting=True)
@@ -244,21 +245,23 @@ def hosmer_lemeshow(y: np.ndarray, p: np.ndarray, groups: int = 10) -> dict:
     ng, o1, e1, pmax = ng[used], o1[used], e1[used], pmax[used]
     o0, e0 = ng - o1, ng - e1
     out["table"] = [
-        {"group": i + 1, "n": int(a), "observed": int(round(b)), "expected": float(c), "p_max": float(d)}
+        {"group": i + 1, "n": int(a), "observed": int(b), "expected": float(c), "p_max": float(d)}
         for i, (a, b, c, d) in enumerate(zip(ng, o1, e1, pmax, strict=True))
     ]
     k = int(used.sum())
     out["groups"] = k
     with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(e1 > 0, (o1 - e1) ** 2 / e1, 0.0) + np.where(e0 > 0, (o0 - e0) ** 2 / e0, 0.0)
+        terms = np.where(e1 > 0, (o1 - e1) ** 2 / e1, 0.0) + np.where(
+            e0 > 0, (o0 - e0) ** 2 / e0, 0.0
+        )
     if ((e1 <= 0) | (e0 <= 0)).any():
         out["note"] = "a group has zero expected count for one outcome; its term was omitted"
     stat = float(terms.sum())
     df = k - 2
-    out["statistic"] = stat
     if df < 1:
-        out["note"] = f"only {k} distinct risk groups: no test (df < 1)"
+        out["note"] = f"only {k} distinct risk group(s): no test (df < 1)"
         return out
+    out["statistic"] = stat
     out["df"] = df
     out["p_value"] = float(stats.chi2.sf(stat, df))
     return out
@@ -400,9 +403,13 @@ def logistic_regression(
                 messages.append(text)
 
     separation = None
-    run_check = separation_check == "always" or (
-        separation_check == "auto"
-        and (n <= SEPARATION_CHECK_MAX_ROWS or _looks_divergent(beta, p_hat, converged))
+    # an intercept-only model with both outcomes present cannot be separated
+    run_check = k > 0 and (
+        separation_check == "always"
+        or (
+            separation_check == "auto"
+            and (n <= SEPARATION_CHECK_MAX_ROWS or _looks_divergent(beta, p_hat, converged))
+        )
     )
     if run_check:
         infinite = _separation(xm, yv, names)
@@ -435,7 +442,9 @@ def logistic_regression(
         "cox_snell_r2": cox_snell,
         "nagelkerke_r2": cox_snell / max_r2,
         "c_statistic": c_statistic(yv, p_hat),
-        "hosmer_lemeshow": {key: hl[key] for key in ("statistic", "df", "p_value", "groups", "rule")},
+        "hosmer_lemeshow": {
+            key: hl[key] for key in ("statistic", "df", "p_value", "groups", "rule")
+        },
         "iterations": iterations,
     }
     return {
@@ -476,9 +485,7 @@ def _firth_null_loglik(xm: np.ndarray, events: int, n: int) -> float:
     p = (events + k / 2.0) / (n + k)
     _, logdet = np.linalg.slogdet(xm.T @ xm)
     return float(
-        xlogy(events, p)
-        + xlogy(n - events, 1.0 - p)
-        + 0.5 * (k * math.log(p * (1.0 - p)) + logdet)
+        xlogy(events, p) + xlogy(n - events, 1.0 - p) + 0.5 * (k * math.log(p * (1.0 - p)) + logdet)
     )
 
 
@@ -512,10 +519,11 @@ def firth_logistic(y: np.ndarray, X: pd.DataFrame) -> dict:
     step tolerances 1e-6, up to 50 step-halvings: tighter tolerances make
     its constrained fits fail on step-halving at machine precision),
     ``.lrt()`` and ``.conf_int(method="pl", tol=1e-6)``. A test or CI
-    bound that fails to converge is ``None`` and reported in ``warnings``. As in R's logistf
-    (Heinze & Schemper 2002), the penalty 1/2 log|I(B)| is always evaluated
-    on the full design, also in the constrained fits behind tests and
-    profile CIs.
+    bound that fails to converge is ``None`` and reported in ``warnings``.
+    As in R's logistf (Heinze & Schemper 2002), the penalty 1/2 log|I(B)| is
+    always evaluated on the full design, also in the constrained fits behind
+    tests and profile CIs. ``lr_statistic`` is recovered from the p-value
+    (firthmodels does not expose the constrained log-likelihood).
 
     References
     ----------
@@ -524,6 +532,8 @@ def firth_logistic(y: np.ndarray, X: pd.DataFrame) -> dict:
     """
     yv, xm, names, n, n_dropped = _prepare(y, X)
     k = len(names) - 1
+    if k == 0:
+        raise ValueError("firth_logistic needs at least one predictor column")
     events = int(yv.sum())
     nonevents = n - events
     messages: list[str] = []

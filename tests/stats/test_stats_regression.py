@@ -51,10 +51,22 @@ def test_logit_terms_match_glm(logit_fit):
     assert col(terms, "term") == ["const", "age", "male", "ckd", "dose"]
     # R: summary(glm(event ~ age + male + ckd + dose, binomial))$coefficients
     assert col(terms, "estimate") == approx(
-        [-7.9626696017033, 0.0620831235218893, 0.68732179202569, 1.53134500685961, 0.0746058063391774]
+        [
+            -7.9626696017033,
+            0.0620831235218893,
+            0.68732179202569,
+            1.53134500685961,
+            0.0746058063391774,
+        ]
     )
     assert col(terms, "se") == approx(
-        [1.00487421247899, 0.0110047130666837, 0.298119493631455, 0.305984213179241, 0.0138770758769486]
+        [
+            1.00487421247899,
+            0.0110047130666837,
+            0.298119493631455,
+            0.305984213179241,
+            0.0138770758769486,
+        ]
     )
     assert col(terms, "wald") == approx(
         [62.790506868061, 31.826557885117, 5.31544315097423, 25.0465580756517, 28.9034264941627]
@@ -65,10 +77,22 @@ def test_logit_terms_match_glm(logit_fit):
     )  # fmt: skip
     # R: exp(confint.default(fit))  (Wald, as SPSS's "95% C.I. for EXP(B)")
     assert col(terms, "ci_low") == approx(
-        [4.85854299557203e-05, 1.04134618236386, 1.10851171839731, 2.53863610224208, 1.04854893049489]
+        [
+            4.85854299557203e-05,
+            1.04134618236386,
+            1.10851171839731,
+            2.53863610224208,
+            1.04854893049489,
+        ]
     )
     assert col(terms, "ci_high") == approx(
-        [0.00249578408592915, 1.08725042652519, 3.56664458847238, 8.42381694591707, 1.10716686132173]
+        [
+            0.00249578408592915,
+            1.08725042652519,
+            3.56664458847238,
+            8.42381694591707,
+            1.10716686132173,
+        ]
     )
     assert terms[1]["odds_ratio"] == pytest.approx(math.exp(0.0620831235218893), rel=REL)
     assert all(t["df"] == 1 for t in terms)
@@ -121,7 +145,7 @@ def test_logit_sex2_without_dia_ties(sex2):
 
 def test_hosmer_lemeshow_ties_and_empty_groups():
     p = np.repeat([0.05, 0.1, 0.2, 0.35, 0.5, 0.7, 0.9], [7, 5, 9, 4, 6, 5, 4])
-    y = np.array([1,0,0,0,0,0,0,1,0,0,0,0,0,0,0,0,0,0,1,0,0,0,1,1,1,0,1,0,1,0,1,1,1,1,1,0,1,1,1,1])  # fmt: skip
+    y = np.array(list("1000000100000000001000111010101111101111"), dtype=float)  # y_t in R
     res = hosmer_lemeshow(y, p)
     # R: hl_type2(y_t, p_t); cut points quantile(p_t, (1:9)/10, type = 2) =
     # .05 .1 .15 .2 .2 .35 .5 .7 .8 -> groups 3, 5 and 9 are empty
@@ -136,7 +160,9 @@ def test_hosmer_lemeshow_ties_and_empty_groups():
 
 
 def test_separation_detected_and_reported(sex2):
-    res = logistic_regression(sex2["case"].to_numpy(), sex2[["age", "oc", "vic", "vicl", "vis", "dia"]])
+    res = logistic_regression(
+        sex2["case"].to_numpy(), sex2[["age", "oc", "vic", "vicl", "vis", "dia"]]
+    )
     # R: table(dia, case): all 7 dia = 1 subjects are cases; glm gives B(dia) ~ 30.7,
     # SE ~ 9e5 ("fitted probabilities numerically 0 or 1 occurred")
     assert res["separation"] is True

@@ -2,6 +2,12 @@
 #   Rscript make_fixtures.R
 # R 4.2.2 (Debian r-base-core). The fixtures are committed; rerunning with
 # the same R version reproduces them byte for byte.
+#
+# sex2.csv is NOT made here: it is the sex2 data set shipped with R's logistf
+# (urinary tract infection in college women, 239 rows; Cytel LogXact manual;
+# used by Heinze & Schemper 2002). logistf is not packaged for Debian, so it
+# was exported once from the package's data/sex2.rda with
+#   load("sex2.rda"); write.csv(sex2, "sex2.csv", row.names = FALSE)
 
 set.seed(20200543)
 

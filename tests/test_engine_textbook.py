@@ -1,0 +1,116 @@
+"""The generic engine through its CLI and a study file, on published textbook data.
+
+Reference values are R's output (R 4.x, `stats` package), which reproduces the
+textbook results; the R call sits beside each number.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+def run_tables(data: Path, study: Path, out: Path) -> dict[str, dict]:
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "tables", str(data), "--study", str(study),
+         "--out", str(out)],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return {p.stem: json.loads(p.read_text()) for p in out.glob("*.json") if p.stem != "flow"}
+
+
+def only_row(result: dict) -> dict:
+    (row,) = result["rows"]
+    return row
+
+
+@pytest.fixture(scope="module")
+def plants(tmp_path_factory):
+    out = tmp_path_factory.mktemp("plants")
+    return run_tables(FIXTURES / "plantgrowth.csv", FIXTURES / "plantgrowth.yaml", out)
+
+
+def test_plantgrowth_anova(plants):
+    row = only_row(plants["weight_anova"])
+    # R: anova(lm(weight ~ group, PlantGrowth)) -> F = 4.84609 on 2 and 27 df, p = 0.01591
+    # (Dobson 1983, An Introduction to Statistical Modelling, p. 9)
+    assert row["test"] == "anova"
+    assert row["statistic"] == pytest.approx(4.846087862, rel=1e-8)
+    assert row["df"] == [2, 27]
+    assert row["p_value"] == pytest.approx(0.01590996, rel=1e-5)
+    # R: tapply(weight, group, mean); tapply(weight, group, sd)
+    assert row["stats"]["ctrl"]["mean"] == pytest.approx(5.032, rel=1e-12)
+    assert row["stats"]["trt1"]["sd"] == pytest.approx(0.7936757, rel=1e-6)
+
+
+def test_plantgrowth_kruskal_and_spss_quartiles(plants):
+    row = only_row(plants["weight_kruskal"])
+    # R: kruskal.test(weight ~ group, PlantGrowth) -> 7.9882287494437, p = 0.0184237557315
+    assert row["test"] == "kruskal_wallis"
+    assert row["statistic"] == pytest.approx(7.9882287494437, rel=1e-9)
+    assert row["p_value"] == pytest.approx(0.0184237557315, rel=1e-9)
+    # R: quantile(weight[group == "ctrl"], c(.25, .75), type = 6)  (SPSS HAVERAGE)
+    assert row["summary"] == "median_iqr"
+    assert row["stats"]["ctrl"]["q1"] == pytest.approx(4.5225)
+    assert row["stats"]["ctrl"]["q3"] == pytest.approx(5.3925)
+    assert row["stats"]["trt2"]["q3"] == pytest.approx(5.8875)
+
+
+@pytest.fixture(scope="module")
+def sleep(tmp_path_factory):
+    out = tmp_path_factory.mktemp("sleep")
+    return run_tables(FIXTURES / "sleep.csv", FIXTURES / "sleep.yaml", out)
+
+
+def test_sleep_student_t(sleep):
+    row = only_row(sleep["student"])
+    # R: t.test(extra ~ group, sleep, var.equal = TRUE) -> t = -1.86081346749, df 18,
+    #    p = 0.0791867142159
+    assert row["statistic"] == pytest.approx(-1.86081346749, rel=1e-9)
+    assert row["df"] == pytest.approx(18)
+    assert row["p_value"] == pytest.approx(0.0791867142159, rel=1e-9)
+
+
+def test_sleep_welch_t(sleep):
+    row = only_row(sleep["welch"])
+    # R: t.test(extra ~ group, sleep) -> t = -1.86081346749, df = 17.7764735162,
+    #    p = 0.0793941401874
+    assert row["test"] == "welch_t"
+    assert row["df"] == pytest.approx(17.7764735162, rel=1e-9)
+    assert row["p_value"] == pytest.approx(0.0793941401874, rel=1e-9)
+
+
+def test_sleep_mann_whitney(sleep):
+    row = only_row(sleep["mann_whitney"])
+    # R: wilcox.test(extra ~ group, sleep, exact = FALSE, correct = FALSE)
+    #    -> W = 25.5, p = 0.063722250155 (SPSS's asymptotic, tie-corrected p)
+    assert row["test"] == "mann_whitney"
+    assert row["statistic"] == pytest.approx(25.5)
+    assert row["p_value"] == pytest.approx(0.063722250155, rel=1e-9)
+
+
+def test_party_chi_square(tmp_path):
+    counts = {("F", "D"): 762, ("F", "I"): 327, ("F", "R"): 468,
+              ("M", "D"): 484, ("M", "I"): 239, ("M", "R"): 477}  # fmt: skip
+    rows = [k for k, n in counts.items() for _ in range(n)]
+    data = tmp_path / "party.csv"
+    pd.DataFrame(rows, columns=["gender", "party"]).to_csv(data, index=False)
+    result = run_tables(data, FIXTURES / "party.yaml", tmp_path / "out")["party_by_gender"]
+    row = result["rows"][0]
+    # R: chisq.test(as.table(rbind(c(762, 327, 468), c(484, 239, 477))))
+    #    -> X-squared = 30.0701490958, df = 2, p = 2.95358918321e-07; min expected 246.3547
+    assert row["test"] == "chi_square"
+    assert row["statistic"] == pytest.approx(30.0701490958, rel=1e-9)
+    assert row["df"] == 2
+    assert row["p_value"] == pytest.approx(2.95358918321e-07, rel=1e-8)
+    assert row["test_details"]["expected_min"] == pytest.approx(246.3547, rel=1e-6)
+    # percentages of the group's non-missing values, by hand: 762 / 1557
+    assert row["stats"]["F"]["percent"] == pytest.approx(100 * 762 / 1557)
