@@ -86,26 +86,12 @@ def _default_test(branch: dict[str, Any], k: int) -> str:
 
 
 def _smd(kind: str, groups: list[np.ndarray], levels: list[Any] | None = None) -> float | None:
-    """Standardized mean difference; the largest pairwise one for more than two groups."""
-    best = None
-    for i in range(len(groups)):
-        for j in range(i + 1, len(groups)):
-            a, b = groups[i], groups[j]
-            if kind == "continuous":
-                value = effect_size.smd_continuous(a, b)
-            else:
-                pa = _proportions(a, levels or [])
-                pb = _proportions(b, levels or [])
-                value = None if pa is None or pb is None else effect_size.smd_categorical(pa, pb)
-            if value is not None and np.isfinite(value):
-                best = abs(value) if best is None else max(best, abs(value))
-    return best
-
-
-def _proportions(x: np.ndarray, levels: list[Any]) -> np.ndarray | None:
-    counts = np.array([np.sum(x == lv) for lv in levels], dtype=float)
-    total = counts.sum()
-    return counts / total if total else None
+    """Standardized mean difference; the largest pairwise one for more than two groups
+    (R's tableone prints the mean of the pairs instead; both are in the stats module)."""
+    nonempty = [g for g in groups if g.size]
+    if len(nonempty) < 2:
+        return None
+    return effect_size.smd_max_pairwise(nonempty, kind, levels=levels)["statistic"]
 
 
 def _test_fields(result: dict[str, Any], test: str) -> dict[str, Any]:
