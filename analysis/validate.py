@@ -1,18 +1,24 @@
 """Check a dataset against its study file, reporting every problem in one pass.
 
-Each rule is one vectorised pass over a column; a rule lists at most
-``MAX_ROWS_PER_RULE`` offending rows and counts the rest, so a ten-million-row
-file with a systematic error gives a short, readable report. Errors stop the
-run; warnings go into the report.
+The rules are a pandera schema built from the study file: types, allowed
+codes, plausible ranges and unique subject IDs per column, and frame-wide
+checks for the rules that span columns (``only_if`` fields, derived values
+that disagree with their sources, eGFR outside its CKD group's band).
+pandera's lazy mode collects every failure; this module only turns them into
+one line each (file, column, row, value, rule) and caps each rule at
+``MAX_ROWS_PER_RULE`` listed rows. Errors stop the run; warnings go into the
+report.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pandera.pandas as pa
 
 from analysis.clinical import mdrd_egfr
 from analysis.study import Study, Variable
@@ -20,6 +26,9 @@ from analysis.study import Study, Variable
 __all__ = ["Problem", "ValidationReport", "validate_frame"]
 
 MAX_ROWS_PER_RULE = 20
+# Factors by which a value outside its range may be in the wrong unit
+# (g/L vs g/dL, umol/L vs mg/dL, g vs mg, m vs cm).
+UNIT_FACTORS = (10.0, 88.4, 1000.0, 100.0)
 
 
 @dataclass(frozen=True)
@@ -68,199 +77,207 @@ class ValidationReport:
         }
 
 
+@dataclass(frozen=True)
+class _Rule:
+    """A frame-wide check: ``fails(frame)`` is True on the offending rows of ``column``."""
+
+    column: str
+    rule: str
+    message: str
+    severity: str
+    fails: Callable[[pd.DataFrame], pd.Series]
+
+
 def _plain(value: Any) -> Any:
     if isinstance(value, np.generic):
-        return value.item()
+        value = value.item()
     if isinstance(value, float) and np.isnan(value):
         return None
     return value
 
 
-class _Checker:
+def _numeric_codes(var: Variable) -> bool:
+    return bool(var.codes) and all(isinstance(k, int | float) for k in var.codes)
+
+
+def _is_numeric(var: Variable) -> bool:
+    return var.type == "continuous" or _numeric_codes(var)
+
+
+def _unit_hint(var: Variable, value: Any) -> str:
+    if var.range is None or not isinstance(value, int | float):
+        return ""
+    lo, hi = var.range
+    for factor in UNIT_FACTORS:
+        for candidate, how in ((value / factor, "divided"), (value * factor, "multiplied")):
+            if lo <= candidate <= hi and candidate != value:
+                return f"; {how} by {factor:g} it would fit: a unit error?"
+    return ""
+
+
+def _column_schema(study: Study, present: set[str]) -> pa.DataFrameSchema:
+    columns = {}
+    for var in study.variables.values():
+        if var.name not in present:
+            continue
+        checks = []
+        if var.codes:
+            checks.append(pa.Check.isin(list(var.codes), error="allowed_codes"))
+        if var.range and var.type == "continuous":
+            checks.append(pa.Check.in_range(*var.range, error="plausible_range"))
+        unique = var.name == study.subject_id
+        columns[var.name] = pa.Column(checks=checks, nullable=True, unique=unique, required=False)
+    return pa.DataFrameSchema(columns)
+
+
+def _cross_rules(study: Study, present: set[str]) -> list[_Rule]:
+    """Rules that read several columns, from ``only_if`` and ``derive`` declarations."""
+    rules: list[_Rule] = []
+    for var in study.variables.values():
+        if var.only_if and var.name in present:
+            ((ref, codes),) = var.only_if.items()
+            if ref in present:
+                rules.append(_Rule(
+                    var.name, "only_if",
+                    f"filled although {ref} is not {'/'.join(map(str, codes))}", "error",
+                    lambda f, v=var.name, r=ref, c=codes: f[v].notna() & ~f[r].isin(c),
+                ))  # fmt: skip
+        spec = var.derive or {}
+        sources = {k: v for k, v in spec.items() if isinstance(v, str) and k != "kind"}
+        if var.name not in present or not set(sources.values()) <= present:
+            continue
+        kind = spec.get("kind")
+        if kind == "ratio":
+            num, den = spec["numerator"], spec["denominator"]
+            rules.append(_Rule(den, "zero_denominator", f"zero, so {var.name} cannot be derived",
+                               "error", lambda f, d=den: f[d] == 0))  # fmt: skip
+            rules.append(_Rule(
+                var.name, "derived_consistency", f"does not equal {num} / {den}", "error",
+                lambda f, v=var.name, n=num, d=den: _differs(f[v], f[n] / f[d].where(f[d] != 0),
+                                                            rtol=1e-3, atol=0.01),
+            ))  # fmt: skip
+        elif kind == "bmi":
+            w, h = spec["weight"], spec["height_cm"]
+            rules.append(_Rule(
+                var.name, "derived_consistency", "does not equal weight / height^2", "warning",
+                lambda f, v=var.name, w=w, h=h: _differs(f[v], f[w] / (f[h] / 100) ** 2,
+                                                        rtol=0, atol=0.05),
+            ))  # fmt: skip
+        elif kind == "mdrd_egfr":
+            rules.append(_Rule(
+                var.name, "derived_consistency",
+                "differs from MDRD eGFR recomputed from creatinine, age and sex", "warning",
+                lambda f, v=var.name, s=spec: _differs(f[v], pd.Series(mdrd_egfr(
+                    f[s["creatinine"]], f[s["age"]], f[s["sex"]] == s["female_code"]),
+                    index=f.index), rtol=0.02, atol=0.5),
+            ))  # fmt: skip
+        elif kind == "ckd_group":
+            egfr = spec["egfr"]
+            for band in spec["bands"]:
+                label = var.codes.get(band["code"], "")
+                rules.append(_Rule(
+                    egfr, "egfr_band",
+                    f"eGFR outside {band['egfr_min']}-{band['egfr_max']} for "
+                    f"{var.name} = {band['code']} ({label})", "error",
+                    lambda f, v=var.name, e=egfr, b=band: (f[v] == b["code"]) & f[e].notna() & (
+                        (f[e] < b["egfr_min"]) | (f[e] >= b["egfr_max"])),
+                ))  # fmt: skip
+    return rules
+
+
+def _differs(given: pd.Series, expected: pd.Series, rtol: float, atol: float) -> pd.Series:
+    close = np.isclose(given.to_numpy(float), expected.to_numpy(float), rtol=rtol, atol=atol)
+    return given.notna() & expected.notna() & ~pd.Series(close, index=given.index)
+
+
+class _Collector:
     def __init__(self, frame: pd.DataFrame, study: Study, source: str):
         self.frame = frame
         self.study = study
         self.report = ValidationReport(source=source, n_rows=len(frame))
-        self.numeric: dict[str, pd.Series] = {}
 
-    def add(
-        self, severity: str, column: str | None, mask: np.ndarray | None, rule: str, message: str
-    ) -> None:
-        if mask is None:
-            self.report.problems.append(Problem(severity, column, None, None, rule, message))
-            return
-        rows = np.flatnonzero(mask)
-        if rows.size == 0:
-            return
-        values = self.frame[column].to_numpy() if column in self.frame else None
+    def add_rows(self, severity: str, column: str | None, rows: np.ndarray, rule: str,
+                 message: str, values: pd.Series | None = None) -> None:  # fmt: skip
+        rows = np.unique(rows)
+        source = values if values is not None else self.frame.get(column)
+        var = self.study.variables.get(column) if column else None
         for r in rows[:MAX_ROWS_PER_RULE]:
-            value = _plain(values[r]) if values is not None else None
-            self.report.problems.append(Problem(severity, column, int(r) + 1, value, rule, message))
+            value = _plain(source.iloc[r]) if source is not None else None
+            hint = _unit_hint(var, value) if var and rule == "plausible_range" else ""
+            self.report.problems.append(
+                Problem(severity, column, int(r) + 1, value, rule, message + hint)
+            )
         if rows.size > MAX_ROWS_PER_RULE:
-            self.report.truncated[f"{column}:{rule}"] = int(rows.size - MAX_ROWS_PER_RULE)
-
-    def columns(self) -> None:
-        for var in self.study.variables.values():
-            if var.derive or var.identifier:
-                continue
-            if var.name not in self.frame.columns:
-                self.add(
-                    "error",
-                    var.name,
-                    None,
-                    "required_column",
-                    f"required column '{var.name}' ({var.label}) is missing",
-                )
-
-    def types_codes_ranges(self) -> None:
-        for var in self.study.variables.values():
-            if var.name not in self.frame.columns or var.identifier:
-                continue
-            col = self.frame[var.name]
-            if var.type == "continuous" or (var.codes and _numeric_codes(var)):
-                num = pd.to_numeric(col, errors="coerce")
-                bad = (num.isna() & col.notna()).to_numpy()
-                self.add("error", var.name, bad, "numeric", "not a number")
-                self.numeric[var.name] = num
-                col = num
-            present = col.notna().to_numpy()
-            if var.codes:
-                bad = present & ~col.isin(list(var.codes)).to_numpy()
-                allowed = ", ".join(f"{k}={v}" for k, v in var.codes.items())
-                self.add(
-                    "error", var.name, bad, "allowed_codes", f"not an allowed code ({allowed})"
-                )
-            if var.range and var.type == "continuous":
-                lo, hi = var.range
-                bad = present & ((col < lo) | (col > hi)).to_numpy()
-                self.add(
-                    "error",
-                    var.name,
-                    bad,
-                    "plausible_range",
-                    f"outside the plausible range {lo}-{hi}{_unit(var)}",
-                )
-            if col.notna().sum() == 0:
-                self.add("warning", var.name, None, "all_missing", "every value is missing")
-
-    def only_if(self) -> None:
-        for var in self.study.variables.values():
-            if not var.only_if or var.name not in self.frame.columns:
-                continue
-            ((ref, codes),) = var.only_if.items()
-            if ref not in self.frame.columns:
-                continue
-            allowed = self.frame[ref].isin(codes).to_numpy()
-            filled = self.frame[var.name].notna().to_numpy()
-            self.add(
-                "error",
-                var.name,
-                filled & ~allowed,
-                "only_if",
-                f"filled although {ref} is not {'/'.join(map(str, codes))}",
+            key = f"{column}:{rule}"
+            self.report.truncated[key] = self.report.truncated.get(key, 0) + int(
+                rows.size - MAX_ROWS_PER_RULE
             )
 
-    def duplicates(self) -> None:
-        sid = self.study.subject_id
-        if sid and sid in self.frame.columns:
-            dup = self.frame[sid].duplicated(keep="first").to_numpy()
-            self.add("error", sid, dup, "duplicate_id", "subject identifier appears twice")
-
-    def consistency(self) -> None:
-        """Derived columns supplied in the data must agree with their sources."""
-        num = self.numeric
-        for var in self.study.derived:
-            spec = var.derive or {}
-            if var.name not in num:
-                continue
-            given = num[var.name].to_numpy(float)
-            if spec["kind"] == "ratio" and {spec["numerator"], spec["denominator"]} <= num.keys():
-                den = num[spec["denominator"]].to_numpy(float)
-                zero = den == 0
-                self.add(
-                    "error",
-                    spec["denominator"],
-                    zero,
-                    "zero_denominator",
-                    f"zero, so {var.name} cannot be derived",
-                )
-                with np.errstate(divide="ignore", invalid="ignore"):
-                    expect = num[spec["numerator"]].to_numpy(float) / den
-                bad = ~zero & ~np.isnan(given) & ~np.isclose(given, expect, rtol=1e-3, atol=0.01)
-                self.add(
-                    "error",
-                    var.name,
-                    bad,
-                    "derived_consistency",
-                    f"does not equal {spec['numerator']} / {spec['denominator']}",
-                )
-            elif spec["kind"] == "bmi" and {spec["weight"], spec["height_cm"]} <= num.keys():
-                expect = (
-                    num[spec["weight"]].to_numpy(float)
-                    / (num[spec["height_cm"]].to_numpy(float) / 100) ** 2
-                )
-                bad = ~np.isnan(given) & ~np.isclose(given, expect, rtol=0, atol=0.05)
-                self.add(
-                    "warning",
-                    var.name,
-                    bad,
-                    "derived_consistency",
-                    "does not equal weight / height^2",
-                )
-            elif spec["kind"] == "mdrd_egfr" and {spec["creatinine"], spec["age"]} <= num.keys():
-                female = (self.frame[spec["sex"]] == spec["female_code"]).to_numpy()
-                expect = mdrd_egfr(
-                    num[spec["creatinine"]].to_numpy(float),
-                    num[spec["age"]].to_numpy(float),
-                    female,
-                )
-                bad = ~np.isnan(given) & ~np.isclose(given, expect, rtol=0.02, atol=0.5)
-                self.add(
-                    "warning",
-                    var.name,
-                    bad,
-                    "derived_consistency",
-                    "differs from MDRD eGFR recomputed from creatinine, age and sex",
-                )
-            elif spec["kind"] == "ckd_group" and spec["egfr"] in num:
-                self._ckd_band(var, spec)
-
-    def _ckd_band(self, var: Variable, spec: dict[str, Any]) -> None:
-        egfr = self.numeric[spec["egfr"]].to_numpy(float)
-        group = self.frame[var.name].to_numpy()
-        for band in spec["bands"]:
-            in_group = group == band["code"]
-            outside = (
-                in_group
-                & ~np.isnan(egfr)
-                & ((egfr < band["egfr_min"]) | (egfr >= band["egfr_max"]))
-            )
-            self.add(
-                "error",
-                spec["egfr"],
-                outside,
-                "egfr_band",
-                f"eGFR outside {band['egfr_min']}-{band['egfr_max']} for "
-                f"{var.name} = {band['code']} ({var.codes.get(band['code'], '')})",
-            )
+    def add(self, severity: str, column: str | None, rule: str, message: str) -> None:
+        self.report.problems.append(Problem(severity, column, None, None, rule, message))
 
 
-def _numeric_codes(var: Variable) -> bool:
-    return all(isinstance(k, int | float) for k in var.codes)
+def _required_columns(c: _Collector) -> None:
+    for var in c.study.variables.values():
+        if not (var.derive or var.identifier) and var.name not in c.frame.columns:
+            c.add("error", var.name, "required_column",
+                  f"required column '{var.name}' ({var.label}) is missing")  # fmt: skip
 
 
-def _unit(var: Variable) -> str:
-    return f" {var.unit}" if var.unit else ""
+def _coerce_numbers(c: _Collector, present: set[str]) -> pd.DataFrame:
+    """Numeric columns as floats; text that is not a number is an error (and then missing)."""
+    data = c.frame.reset_index(drop=True).copy()
+    for var in c.study.variables.values():
+        if var.name not in present or not _is_numeric(var) or var.identifier:
+            continue
+        raw = data[var.name]
+        number = pd.to_numeric(raw, errors="coerce")
+        bad = np.flatnonzero((number.isna() & raw.notna()).to_numpy())
+        if bad.size:
+            c.add_rows("error", var.name, bad, "numeric", "not a number", values=raw)
+        data[var.name] = number.astype(float)
+    return data
+
+
+def _run_schema(c: _Collector, data: pd.DataFrame, present: set[str]) -> None:
+    try:
+        _column_schema(c.study, present).validate(data, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        cases = exc.failure_cases
+        for (column, check), part in cases.groupby(["column", "check"], sort=False):
+            rows = part["index"].dropna().astype(int).to_numpy()
+            if check == "field_uniqueness":
+                rule, message = "duplicate_id", "subject identifier appears more than once"
+            else:
+                rule, message = check, _check_message(c.study, column, check)
+            c.add_rows("error", column, rows, rule, message, values=c.frame[column])
+
+
+def _check_message(study: Study, column: str, check: str) -> str:
+    var = study.variables[column]
+    if check == "allowed_codes":
+        return "not an allowed code (" + ", ".join(f"{k}={v}" for k, v in var.codes.items()) + ")"
+    if check == "plausible_range" and var.range:
+        unit = f" {var.unit}" if var.unit else ""
+        return f"outside the plausible range {var.range[0]}-{var.range[1]}{unit}"
+    return check
 
 
 def validate_frame(frame: pd.DataFrame, study: Study, source: str = "data") -> ValidationReport:
-    """Every problem of ``frame`` against ``study``, in one pass per rule."""
-    checker = _Checker(frame, study, source)
-    checker.columns()
-    checker.types_codes_ranges()
-    checker.only_if()
-    checker.duplicates()
-    checker.consistency()
+    """Every problem of ``frame`` against ``study``: one pass, all rules."""
+    c = _Collector(frame.reset_index(drop=True), study, source)
     if len(frame) == 0:
-        checker.add("error", None, None, "empty", "no data rows")
-    return checker.report
+        c.add("error", None, "empty", "no data rows")
+        return c.report
+    present = set(frame.columns)
+    _required_columns(c)
+    data = _coerce_numbers(c, present)
+    _run_schema(c, data, present)
+    for rule in _cross_rules(study, present):
+        rows = np.flatnonzero(rule.fails(data).fillna(False).to_numpy(bool))
+        if rows.size:
+            c.add_rows(rule.severity, rule.column, rows, rule.rule, rule.message, data[rule.column])
+    for var in study.variables.values():
+        if var.name in present and not var.identifier and data[var.name].isna().all():
+            c.add("warning", var.name, "all_missing", "every value is missing")
+    return c.report
