@@ -7,8 +7,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 CORES ?= 2
 # make report DATA=data_raw/site.parquet  runs on a site's file instead
+# make report DATA=data_raw/site.sav MAPPING=config/site.yaml  adds a site mapping
 DATA ?=
-SMK_CONFIG := $(if $(DATA),--config data=$(DATA),)
+MAPPING ?=
+SMK_CONFIG := $(if $(DATA)$(MAPPING),--config $(if $(DATA),data=$(DATA)) $(if $(MAPPING),mapping=$(MAPPING)),)
 # The rules call `python -m analysis`: the environment's python comes first.
 export PATH := $(abspath $(BIN)):$(PATH)
 

@@ -19,6 +19,31 @@ def _add_study(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study", default=DEFAULT_STUDY, help="study file (default: %(default)s)")
 
 
+def _add_input(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "data", help="data file (.csv .tsv .xlsx .sav .zsav .por .dta .sas7bdat .xpt .parquet)"
+    )
+    p.add_argument(
+        "--mapping",
+        default=None,
+        help="site mapping file: renames, recodes, unit conversions (docs/own-data.md)",
+    )
+    p.add_argument("--sheet", default=None, help="Excel sheet name or 0-based index")
+    p.add_argument("--header-row", type=int, default=None, help="Excel: 1-based header row")
+    p.add_argument("--encoding", default=None, help="text files: force an encoding (e.g. cp949)")
+    p.add_argument("--delimiter", default=None, help="text files: force a delimiter")
+
+
+def _load(args: argparse.Namespace, study):
+    from analysis.inputs import ReadOptions, load_input
+
+    sheet = args.sheet
+    if isinstance(sheet, str) and sheet.isdigit():
+        sheet = int(sheet)
+    options = ReadOptions(sheet, args.header_row, args.encoding, args.delimiter)
+    return load_input(args.data, study, args.mapping, options)
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from analysis.export import write_cohort
     from analysis.study import load_study
@@ -34,14 +59,12 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from analysis.io import read_cohort
     from analysis.results import dumps
     from analysis.study import load_study
     from analysis.validate import validate_frame
 
     study = load_study(args.study)
-    frame = read_cohort(args.data)
-    report = validate_frame(frame, study, source=str(args.data))
+    report = validate_frame(_load(args, study), study, source=str(args.data))
     for problem in report.problems:
         print(f"{problem.severity}: {report.line(problem)}")
     for key, more in report.truncated.items():
@@ -61,12 +84,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
 def cmd_derive(args: argparse.Namespace) -> int:
     from analysis.derive import derive_cohort
     from analysis.export import write_cohort
-    from analysis.io import read_cohort
     from analysis.results import write_json
     from analysis.study import load_study
 
     study = load_study(args.study)
-    cohort, flow = derive_cohort(read_cohort(args.data), study)
+    cohort, flow = derive_cohort(_load(args, study), study)
     write_cohort([cohort], args.out, study)
     if args.flow:
         write_json({"study": study.id, "steps": flow}, args.flow, validate=False)
@@ -105,13 +127,12 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_tables(args: argparse.Namespace) -> int:
     from analysis.derive import derive_cohort
-    from analysis.io import read_cohort
     from analysis.render.writers import render_result
     from analysis.results import write_json
     from analysis.study import load_study
 
     study = load_study(args.study)
-    cohort, flow = derive_cohort(read_cohort(args.data), study)
+    cohort, flow = derive_cohort(_load(args, study), study)
     out = Path(args.out)
     write_json({"study": study.id, "steps": flow}, out / "flow.json", validate=False)
     ids = args.only or study.output_ids()
@@ -200,13 +221,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="check a data file against the study file",
         description="Report every problem in one pass; exit 2 if any error.",
     )
-    p.add_argument("data", help="data file (.csv .parquet .sav .dta)")
+    _add_input(p)
     p.add_argument("--json-out", default=None, help="also write the report as JSON")
     _add_study(p)
     p.set_defaults(func=cmd_validate)
 
     p = sub.add_parser("derive", help="derive the analysis cohort (drops identifiers)")
-    p.add_argument("data")
+    _add_input(p)
     p.add_argument("--out", required=True, help="cohort file (.parquet recommended)")
     p.add_argument("--flow", default=None, help="write the inclusion flow table as JSON")
     _add_study(p)
@@ -231,7 +252,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Derive the cohort, then write one results JSON per table "
         "and model plus Markdown/CSV/HTML renderings into DIR.",
     )
-    p.add_argument("data")
+    _add_input(p)
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--only", nargs="+", default=None, help="only these table/model ids")
     p.add_argument("--formats", nargs="+", default=["md", "csv", "html"])

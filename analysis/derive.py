@@ -17,13 +17,23 @@ from analysis.clinical import mdrd_egfr
 from analysis.errors import DataError
 from analysis.study import Study, Variable
 
-__all__ = ["IDENTIFIER_PATTERN", "apply_where", "derive_cohort", "derive_variables"]
+__all__ = [
+    "IDENTIFIER_PATTERN",
+    "apply_where",
+    "derive_cohort",
+    "derive_variables",
+    "drop_identifiers",
+    "is_identifier",
+]
 
-# Common direct-identifier column names, dropped even if the study file forgets them.
+# Common direct-identifier column names (English and Korean), dropped even if the
+# study file forgets to flag them: names, record and registration numbers, dates of
+# birth, phone numbers, addresses, e-mail.
 IDENTIFIER_PATTERN = re.compile(
-    r"(^|_)(name|mrn|patient_?(id|no|number)|hospital_?(id|no|number)|rrn|ssn|"
+    r"(^|_)(name|surname|mrn|patient_?(id|no|number)|hospital_?(id|no|number)|rrn|ssn|"
     r"resident_?(registration)?_?(no|number)|birth_?date|date_?of_?birth|dob|phone|"
-    r"mobile|address|e_?mail)($|_)",
+    r"mobile|tel|address|e_?mail)($|_)"
+    r"|이름|성명|환자\s*번호|등록\s*번호|주민|생년월일|전화|연락처|주소|이메일",
     re.IGNORECASE,
 )
 
@@ -119,10 +129,14 @@ def apply_where(frame: pd.DataFrame, where: dict[str, Any] | None) -> pd.DataFra
     return frame.loc[mask]
 
 
+def is_identifier(study: Study, column: str) -> bool:
+    """Flagged in the study file, or named like a direct identifier."""
+    var = study.variables.get(column)
+    return bool(var and var.identifier) or bool(IDENTIFIER_PATTERN.search(str(column)))
+
+
 def drop_identifiers(frame: pd.DataFrame, study: Study) -> pd.DataFrame:
-    flagged = set(study.identifiers)
-    drop = [c for c in frame.columns if c in flagged or IDENTIFIER_PATTERN.search(str(c))]
-    return frame.drop(columns=drop)
+    return frame.drop(columns=[c for c in frame.columns if is_identifier(study, c)])
 
 
 def derive_cohort(frame: pd.DataFrame, study: Study) -> tuple[pd.DataFrame, list[dict[str, Any]]]:

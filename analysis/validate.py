@@ -21,6 +21,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from analysis.clinical import mdrd_egfr
+from analysis.derive import is_identifier
 from analysis.study import Study, Variable
 
 __all__ = ["Problem", "ValidationReport", "validate_frame"]
@@ -200,6 +201,8 @@ class _Collector:
                  message: str, values: pd.Series | None = None) -> None:  # fmt: skip
         rows = np.unique(rows)
         source = values if values is not None else self.frame.get(column)
+        if column is not None and is_identifier(self.study, column):
+            source = None  # the row number locates it; identifier values never leave
         var = self.study.variables.get(column) if column else None
         for r in rows[:MAX_ROWS_PER_RULE]:
             value = _plain(source.iloc[r]) if source is not None else None

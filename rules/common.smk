@@ -13,6 +13,19 @@ SYNTHETIC = config["data"] == "synthetic"
 INPUT_DATA = "results/synthetic/cohort.parquet" if SYNTHETIC else config["data"]
 
 
+MAPPING = config.get("mapping") or None
+MAPPING_INPUT = [MAPPING] if MAPPING else []
+
+
+def input_options():
+    """CLI options for reading the input: mapping file and reader settings."""
+    options = [f"--mapping {MAPPING}"] if MAPPING else []
+    for key, value in (config.get("read") or {}).items():
+        if value is not None:
+            options.append(f"--{key.replace('_', '-')} '{value}'")
+    return " ".join(options)
+
+
 def data_label():
     if SYNTHETIC:
         s = config["synthetic"]

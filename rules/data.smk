@@ -26,6 +26,7 @@ rule validate:
     input:
         data=INPUT_DATA,
         study=STUDY_FILE,
+        mapping=MAPPING_INPUT,
     output:
         "results/validation.json",
     log:
@@ -35,8 +36,10 @@ rule validate:
     threads: 1
     resources:
         mem_mb=4000,
+    params:
+        options=input_options(),
     shell:
-        "python -m analysis validate {input.data} --study {input.study} "
+        "python -m analysis validate {input.data} --study {input.study} {params.options} "
         "--json-out {output} > {log} 2>&1"
 
 
@@ -45,6 +48,7 @@ rule derive:
         data=INPUT_DATA,
         study=STUDY_FILE,
         validation="results/validation.json",
+        mapping=MAPPING_INPUT,
     output:
         cohort="results/cohort.parquet",
         flow="results/flow.json",
@@ -55,6 +59,8 @@ rule derive:
     threads: 1
     resources:
         mem_mb=4000,
+    params:
+        options=input_options(),
     shell:
-        "python -m analysis derive {input.data} --study {input.study} "
+        "python -m analysis derive {input.data} --study {input.study} {params.options} "
         "--out {output.cohort} --flow {output.flow} > {log} 2>&1"

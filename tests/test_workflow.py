@@ -89,3 +89,72 @@ def test_rerun_from_scratch_is_byte_identical(workdir, tmp_path):
     assert out.returncode == 0, out.stderr[-2000:]
     for rel, content in before.items():
         assert (workdir / rel).read_bytes() == content, rel
+
+
+# --- a site's own file with direct identifiers planted ----------------------------
+PLANTED = {
+    "patient_name": "Hong Gildong",
+    "이름": "홍길동",
+    "phone": "010-9876-5432",
+    "rrn": "500615-1234567",
+    "birth_date": "1950-06-15",
+}
+PLANTED_ID_PREFIX = "MRN-77"
+
+
+@pytest.fixture(scope="module")
+def site_run(tmp_path_factory) -> Path:
+    from analysis.synth.generator import generate
+
+    work = tmp_path_factory.mktemp("site")
+    for name in COPY:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, work / name)
+    frame = generate(401, seed=11)
+    frame["patient_id"] = [f"{PLANTED_ID_PREFIX}{i:05d}" for i in range(len(frame))]
+    for column, value in PLANTED.items():
+        frame[column] = value
+    frame.loc[3, "patient_id"] = frame.loc[4, "patient_id"]  # a duplicate: reported, not shown
+    (work / "data_raw").mkdir()
+    frame.to_csv(work / "data_raw" / "site.csv", index=False)
+    first = _snakemake(work, "--config", "data=data_raw/site.csv")
+    assert first.returncode != 0  # the duplicate identifier stops the run
+    return work
+
+
+def _checksums(folder: Path) -> dict[str, str]:
+    import hashlib
+
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in folder.iterdir()}
+
+
+def test_duplicate_id_stops_the_run_without_showing_identifiers(site_run):
+    report = (site_run / "logs" / "validate.log").read_text()
+    assert "column 'patient_id', row 4: subject identifier appears more than once" in report
+    assert PLANTED_ID_PREFIX not in report
+    assert not (site_run / "reports" / "report.html").exists()
+
+
+def test_planted_identifiers_reach_no_output(site_run):
+    # Mend the duplicate and run again: the workflow completes.
+    import pandas as pd
+
+    raw = site_run / "data_raw" / "site.csv"
+    frame = pd.read_csv(raw)
+    frame.loc[3, "patient_id"] = f"{PLANTED_ID_PREFIX}99999"
+    frame.to_csv(raw, index=False)
+    before = _checksums(site_run / "data_raw")
+    out = _snakemake(site_run, "--config", "data=data_raw/site.csv")
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert _checksums(site_run / "data_raw") == before
+    assert (site_run / "reports" / "report.html").exists()
+    needles = [*PLANTED.values(), PLANTED_ID_PREFIX]
+    for folder in ("results", "reports", "logs"):
+        for path in (site_run / folder).rglob("*"):
+            if not path.is_file():
+                continue
+            data = path.read_bytes()
+            if path.suffix == ".parquet":
+                data = pd.read_parquet(path).to_csv().encode()
+            for needle in needles:
+                assert needle.encode() not in data, f"{needle!r} found in {path}"

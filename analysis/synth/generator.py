@@ -376,7 +376,9 @@ class _Chunk:
             for sex_key, mask in (("male", ~female), ("female", female)):
                 spec = p[key][sex_key]
                 target[mask] = np.round(spec["mean"] + spec["sd"] * z[mask], 1)
-        weight = np.clip(weight, 30, 150)
+        # keep BMI plausible (15-40 kg/m2) in the tails of height and weight
+        height_m2 = (height / 100) ** 2
+        weight = np.round(np.clip(weight, 15 * height_m2, 40 * height_m2), 1)
         bmi = np.round(weight / (height / 100) ** 2, 2)
 
         egfr_target = np.zeros(m)
