@@ -44,6 +44,23 @@ def _load(args: argparse.Namespace, study):
     return load_input(args.data, study, args.mapping, options)
 
 
+def _load_valid(args: argparse.Namespace, study):
+    """The input, refused with every validation error listed if any (warnings printed)."""
+    from analysis.errors import DataError
+    from analysis.validate import validate_frame
+
+    frame = _load(args, study)
+    report = validate_frame(frame, study, source=str(args.data))
+    for problem in report.problems:
+        print(f"{problem.severity}: {report.line(problem)}", file=sys.stderr)
+    if report.errors:
+        raise DataError(
+            f"{args.data}: {len(report.errors)} validation error(s), listed above; "
+            "nothing was written"
+        )
+    return frame
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from analysis.export import write_cohort
     from analysis.study import load_study
@@ -88,7 +105,7 @@ def cmd_derive(args: argparse.Namespace) -> int:
     from analysis.study import load_study
 
     study = load_study(args.study)
-    cohort, flow = derive_cohort(_load(args, study), study)
+    cohort, flow = derive_cohort(_load_valid(args, study), study)
     write_cohort([cohort], args.out, study)
     if args.flow:
         write_json({"study": study.id, "steps": flow}, args.flow, validate=False)
@@ -132,12 +149,12 @@ def cmd_tables(args: argparse.Namespace) -> int:
     from analysis.study import load_study
 
     study = load_study(args.study)
-    cohort, flow = derive_cohort(_load(args, study), study)
+    cohort, flow = derive_cohort(_load_valid(args, study), study)
+    # Everything is computed before anything is written: a failure leaves no partial set.
+    results = {oid: _result(cohort, study, oid) for oid in args.only or study.output_ids()}
     out = Path(args.out)
     write_json({"study": study.id, "steps": flow}, out / "flow.json", validate=False)
-    ids = args.only or study.output_ids()
-    for output_id in ids:
-        result = _result(cohort, study, output_id)
+    for output_id, result in results.items():
         write_json(result, out / f"{output_id}.json")
         render_result(result, out / output_id, args.formats)
         print(f"{output_id}: {out / output_id}.json")

@@ -283,4 +283,22 @@ def validate_frame(frame: pd.DataFrame, study: Study, source: str = "data") -> V
     for var in study.variables.values():
         if var.name in present and not var.identifier and data[var.name].isna().all():
             c.add("warning", var.name, "all_missing", "every value is missing")
+    _design_warnings(c, data, present)
     return c.report
+
+
+def _design_warnings(c: _Collector, data: pd.DataFrame, present: set[str]) -> None:
+    """Data that are valid but leave a table without tests or a model without events."""
+    grouping = {t["group_by"] for t in c.study.tables if "group_by" in t} & present
+    for name in sorted(grouping):
+        groups = data[name].dropna().unique()
+        if len(groups) < 2:
+            c.add("warning", name, "single_group",
+                  f"only {len(groups)} group(s) present: tables grouped by '{name}' "
+                  "will have no tests")  # fmt: skip
+    for model in c.study.models:
+        outcome = model["outcome"]
+        if outcome in present and not (data[outcome] == model["event"]).any():
+            c.add("warning", outcome, "no_events",
+                  f"no events ({outcome} = {model['event']}): model '{model['id']}' "
+                  "cannot be fitted")  # fmt: skip
