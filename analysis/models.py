@@ -71,6 +71,9 @@ def build_model(cohort: pd.DataFrame, study: Study, model_id: str) -> dict[str, 
         raise DataError(f"model {model_id}: no events ({spec['outcome']} = {spec['event']})")
     X = _design(data, study, spec["predictors"])
     adjusted = _fit(y, X)
+    # why rows were dropped: missing values per column (a row may miss several)
+    missing = {spec["outcome"]: int(outcome.isna().sum())}
+    missing.update({name: int(X[name].isna().sum()) for name in spec["predictors"]})
     crude = {}
     if spec.get("crude", True):
         for name in spec["predictors"]:
@@ -88,5 +91,6 @@ def build_model(cohort: pd.DataFrame, study: Study, model_id: str) -> dict[str, 
         "coding": "binary predictors entered as 0/1 covariates (odds ratio for the second code "
         "vs the first); continuous predictors per one unit",
         **adjusted,
+        "missing_by_column": missing,
         "crude": crude,
     }

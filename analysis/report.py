@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.export import atomic_path
-from analysis.render.grid import format_p, to_grid
+from analysis.render.grid import format_p, normality_grid, to_grid
 from analysis.render.writers import _environment, to_html, to_markdown
 from analysis.results import dumps, read_json
 from analysis.study import Study
@@ -143,6 +143,11 @@ def write_report(
         "data_label": data_label,
         "flow": flow,
         "tables": [to_html(g, standalone=False) for g in grids],
+        "normality": [
+            to_html(g, standalone=False)
+            for g in (normality_grid(r) for r in results if r.get("kind") == "summary")
+            if g is not None
+        ],
         "figures": figures,
         "methods": methods_text(study, results),
         "scorecard": scorecard(study, by_id),

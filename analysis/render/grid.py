@@ -13,7 +13,15 @@ from typing import Any
 
 from analysis.tables import TEST_LABELS
 
-__all__ = ["Grid", "format_p", "listing_grid", "model_grid", "summary_grid", "to_grid"]
+__all__ = [
+    "Grid",
+    "format_p",
+    "listing_grid",
+    "model_grid",
+    "normality_grid",
+    "summary_grid",
+    "to_grid",
+]
 
 SUMMARY_LABELS = {
     "mean_sd": "mean ± SD",
@@ -77,6 +85,22 @@ class _Notes:
         return [f"{letter} {TEST_LABELS.get(t, t)}." for t, letter in self.letters.items()]
 
 
+def _expected_count_notes(by_var: dict[str, list[dict[str, Any]]]) -> list[str]:
+    """SPSS CROSSTABS' footnote, for every chi-square row with small expected counts."""
+    notes = []
+    for rows in by_var.values():
+        first = rows[0]
+        details = first.get("test_details") or {}
+        cells = details.get("cells_expected_lt5")
+        if first["test"] in ("chi_square", "yates_chi_square") and cells:
+            notes.append(
+                f"{first['label']}: {cells} cell(s) ({details['cells_expected_lt5_pct']:.1f}%) "
+                f"have expected count < 5; the minimum expected count is "
+                f"{details['expected_min']:.2f}."
+            )
+    return notes
+
+
 def summary_grid(result: dict[str, Any]) -> Grid:
     groups = result["groups"]
     keys = [g["key"] for g in groups]
@@ -130,10 +154,39 @@ def summary_grid(result: dict[str, Any]) -> Grid:
         "percentages of non-missing values."
     ]
     footnotes += notes.lines()
+    footnotes += _expected_count_notes(by_var)
     policy = result.get("policy", {})
     if tested and policy.get("description"):
         footnotes.append(f"Test policy '{policy['name']}': {policy['description'].strip()}")
     return Grid(result["title"], header, rows, indent, footnotes)
+
+
+def _normality_p(p: float | None, test: str) -> str:
+    """As SPSS EXAMINE prints it: Lilliefors p of 0.2 or more is a lower bound, '0.200*'."""
+    if p is None:
+        return "-"
+    if test == "lilliefors" and p >= 0.2:
+        return "0.200*"
+    return format_p(p)
+
+
+def normality_grid(result: dict[str, Any]) -> Grid | None:
+    """The per-group normality p-values that chose each continuous row's test."""
+    rows = [r for r in result.get("rows", []) if r.get("normality")]
+    if not rows:
+        return None
+    groups = result["groups"]
+    test = rows[0]["normality_test"]
+    header = ["Variable"] + [g["label"] for g in groups] + ["Test used"]
+    body = [
+        [r["label"], *[_normality_p(r["normality"].get(g["key"]), test) for g in groups],
+         TEST_LABELS.get(r["test"], r["test"])]
+        for r in rows
+    ]  # fmt: skip
+    notes = [f"Normality test: {test}, p-value per group."]
+    if test == "lilliefors":
+        notes.append("* Lower bound of the true significance (as SPSS prints it).")
+    return Grid(f"Tests of normality: {result['title']}", header, body, [0] * len(body), notes)
 
 
 def _or_cell(term: dict[str, Any] | None) -> list[str]:
@@ -143,6 +196,11 @@ def _or_cell(term: dict[str, Any] | None) -> list[str]:
         f"{term['odds_ratio']:.3f} ({term['ci_low']:.3f}-{term['ci_high']:.3f})",
         format_p(term["p_value"]),
     ]
+
+
+def _missing_note(missing: dict[str, int]) -> str:
+    parts = [f"{name} {count}" for name, count in missing.items() if count]
+    return f" (missing: {', '.join(parts)})" if parts else ""
 
 
 def model_grid(result: dict[str, Any]) -> Grid:
@@ -165,7 +223,9 @@ def model_grid(result: dict[str, Any]) -> Grid:
         f"Multiple logistic regression of {result['outcome']} (event = {result['event']}); "
         f"n = {result['n']}, events = {result['events']}, "
         f"events per variable = {result['events_per_variable']:.1f}; "
-        f"{result.get('n_dropped', 0)} row(s) dropped for missing values.",
+        f"{result.get('n_dropped', 0)} row(s) dropped for missing values"
+        + _missing_note(result.get("missing_by_column", {}))
+        + ".",
         f"Odds ratios with Wald 95% confidence intervals (as SPSS prints); {result['coding']}.",
     ]
     if fit:
