@@ -192,6 +192,8 @@ def normality_grid(result: dict[str, Any]) -> Grid | None:
 def _or_cell(term: dict[str, Any] | None) -> list[str]:
     if not term:
         return ["", ""]
+    if None in (term.get("odds_ratio"), term.get("ci_low"), term.get("ci_high")):
+        return ["not estimable", format_p(term.get("p_value"))]
     return [
         f"{term['odds_ratio']:.3f} ({term['ci_low']:.3f}-{term['ci_high']:.3f})",
         format_p(term["p_value"]),
@@ -207,16 +209,17 @@ def model_grid(result: dict[str, Any]) -> Grid:
     labels = result["term_labels"]
     header = ["Variable", "Crude OR (95% CI)", "p", "Adjusted OR (95% CI)", "p"]
     adjusted = {t["term"]: t for t in result["terms"]}
+    firth = {t["term"]: t for t in (result.get("firth") or {}).get("terms", [])}
+    if firth:
+        header += ["Firth OR (95% CI)", "p"]
     rows = []
     for name in result["predictors"]:
         crude_terms = {t["term"]: t for t in result["crude"].get(name, {}).get("terms", [])}
-        rows.append(
-            [
-                labels.get(name, name),
-                *_or_cell(crude_terms.get(name)),
-                *_or_cell(adjusted.get(name)),
-            ]
-        )
+        row = [labels.get(name, name), *_or_cell(crude_terms.get(name)),
+               *_or_cell(adjusted.get(name))]  # fmt: skip
+        if firth:
+            row += _or_cell(firth.get(name))
+        rows.append(row)
     fit = result.get("fit", {})
     hl = fit.get("hosmer_lemeshow") or {}
     notes = [
@@ -240,7 +243,11 @@ def model_grid(result: dict[str, Any]) -> Grid:
     for warning in result.get("warnings", []):
         notes.append(f"Warning: {warning}")
     if result.get("firth"):
-        notes.append("Firth's penalised-likelihood fit added (see the results JSON).")
+        notes.append(
+            "Firth's penalised-likelihood fit added because of few events per variable or "
+            "separation: profile penalised-likelihood 95% CIs and penalised likelihood-ratio "
+            "p-values (as R's logistf)."
+        )
     return Grid(result["title"], header, rows, [0] * len(rows), notes)
 
 
