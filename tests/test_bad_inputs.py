@@ -62,7 +62,7 @@ def _bytes(content: bytes, name: str, args: list[str] | None = None) -> Callable
 def _edit(changes: dict) -> pd.DataFrame:
     frame = _frame()
     for (column, row), value in changes.items():
-        if column not in frame or frame[column].dtype.kind == "f" and isinstance(value, str):
+        if column not in frame or (frame[column].dtype.kind == "f" and isinstance(value, str)):
             frame[column] = frame[column].astype(object)
         frame.loc[row, column] = value
     return frame
