@@ -1,0 +1,97 @@
+"""Statistical-package files (SPSS, Stata, SAS) through pyreadstat, and Parquet.
+
+User-defined missing values become NaN: pyreadstat is asked to keep them
+(``user_missing=True``) so that the declared SPSS values/ranges and the Stata/SAS
+extended-missing codes are known, and this module blanks them. Value labels are
+returned but not applied: codes stay numeric and the study file maps them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyreadstat
+
+from analysis.errors import DataError
+from analysis.io._common import ReadResult, reason
+
+__all__ = ["ENCODING_FORMATS", "STAT_FORMATS", "read_parquet", "read_stat"]
+
+STAT_FORMATS: dict[str, tuple[Callable[..., Any], str]] = {
+    "sav": (pyreadstat.read_sav, "SPSS .sav"),
+    "zsav": (pyreadstat.read_sav, "SPSS .zsav"),
+    "por": (pyreadstat.read_por, "SPSS portable .por"),
+    "dta": (pyreadstat.read_dta, "Stata .dta"),
+    "sas7bdat": (pyreadstat.read_sas7bdat, "SAS .sas7bdat"),
+    "xpt": (pyreadstat.read_xport, "SAS transport .xpt"),
+}
+#: pyreadstat's read_por and read_xport take no ``user_missing``; read_por no ``encoding``.
+_USER_MISSING = {"sav", "zsav", "dta", "sas7bdat"}
+ENCODING_FORMATS = {"sav", "zsav", "dta", "sas7bdat", "xpt"}
+
+
+def read_stat(path: Path, fmt: str, *, encoding: str | None) -> ReadResult:
+    """Read an SPSS/Stata/SAS file; user-defined missing values become NaN."""
+    reader, kind = STAT_FORMATS[fmt]
+    options: dict[str, Any] = {"dates_as_pandas_datetime": True}
+    if fmt in _USER_MISSING:
+        options["user_missing"] = True
+    if encoding is not None:
+        options["encoding"] = encoding
+    if fmt == "xpt" and path.stat().st_size % 80:
+        # transport files are 80-byte records; pyreadstat reads a cut file without error
+        raise DataError(f"{path}: cannot read as {kind}: truncated (size not a multiple of 80)")
+    try:
+        frame, meta = reader(str(path), **options)
+    except Exception as exc:  # ReadstatError and friends: one line for the user
+        raise DataError(
+            f"{path}: cannot read as {kind} (corrupt or truncated?): {reason(exc)}"
+        ) from exc
+    return ReadResult(
+        frame=frame,
+        source=str(path),
+        format=fmt,
+        encoding=encoding or getattr(meta, "file_encoding", None),
+        variable_labels={k: v for k, v in meta.column_names_to_labels.items() if v},
+        value_labels={k: dict(v) for k, v in meta.variable_value_labels.items()},
+        user_missing=_blank_user_missing(frame, meta),
+    )
+
+
+def _blank_user_missing(frame: pd.DataFrame, meta: Any) -> dict[str, list]:
+    """Set user-defined missing values to NaN in place; return what was blanked, per column.
+
+    SPSS: every declared value (``99``) or range (``(lo, hi)``), as SPSS itself would
+    exclude them. Stata/SAS: the extended-missing codes present (``.a``, ``.A``), which
+    pyreadstat hands over as letters in an otherwise numeric column.
+    """
+    blanked: dict[str, list] = {}
+    for col, ranges in (meta.missing_ranges or {}).items():
+        x = frame[col]
+        mask = pd.Series(False, index=frame.index)
+        for r in ranges:
+            lo, hi = r["lo"], r["hi"]
+            mask |= (x == lo) if lo == hi else x.between(lo, hi)
+        frame[col] = x.mask(mask)
+        blanked[col] = [r["lo"] if r["lo"] == r["hi"] else (r["lo"], r["hi"]) for r in ranges]
+    for col, codes in (meta.missing_user_values or {}).items():
+        if col in blanked:
+            continue
+        x = frame[col]
+        frame[col] = pd.to_numeric(x.mask(x.isin(codes)))
+        blanked[col] = [f".{c}" for c in codes]
+    return blanked
+
+
+def read_parquet(path: Path) -> ReadResult:
+    """Read a Parquet file (the package's own on-disk format)."""
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as exc:  # pyarrow raises several types for a damaged file
+        raise DataError(
+            f"{path}: cannot read as Parquet (corrupt or truncated?): {reason(exc)}"
+        ) from exc
+    return ReadResult(frame=frame, source=str(path), format="parquet")
