@@ -15,5 +15,9 @@ class StudyFileError(AnalysisError):
     """The study file is malformed or inconsistent."""
 
 
+class MappingError(StudyFileError):
+    """The site mapping file is malformed, or does not fit the study file or the data."""
+
+
 class DataError(AnalysisError):
     """The data file cannot be read or fails validation."""

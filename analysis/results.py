@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +11,7 @@ import jsonschema
 import numpy as np
 
 from analysis.export import atomic_path
+from analysis.schema_check import load_schema
 
 __all__ = ["dumps", "read_json", "results_schema", "write_json"]
 
@@ -36,10 +35,8 @@ def dumps(obj: Any) -> str:
     return json.dumps(_plain(obj), indent=2, ensure_ascii=False, allow_nan=False) + "\n"
 
 
-@cache
 def results_schema() -> dict[str, Any]:
-    text = resources.files("analysis").joinpath("schemas/results.schema.json").read_text("utf-8")
-    return json.loads(text)
+    return load_schema("results.schema.json")
 
 
 def write_json(obj: dict[str, Any], path: str | Path, validate: bool = True) -> Path:

@@ -7,17 +7,14 @@ test policy. Errors name the file, the key path and what is wrong, in one line.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
-from functools import cache
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import jsonschema
 import yaml
 
 from analysis.errors import StudyFileError
+from analysis.schema_check import first_error, key_path, load_schema, message_of
 
 __all__ = ["Study", "Variable", "load_study", "study_schema"]
 
@@ -123,42 +120,13 @@ class Study:
         return [t["id"] for t in self.tables] + [m["id"] for m in self.models]
 
 
-@cache
 def study_schema() -> dict[str, Any]:
-    text = resources.files("analysis").joinpath("schemas/study.schema.json").read_text("utf-8")
-    return json.loads(text)
-
-
-def _jsonable(obj: Any) -> Any:
-    """YAML allows integer mapping keys (value codes); JSON Schema needs strings."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_jsonable(v) for v in obj]
-    return obj
-
-
-def _key_path(path: Any) -> str:
-    out = ""
-    for part in path:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "(top level)"
+    return load_schema("study.schema.json")
 
 
 def _schema_error(where: Path, raw: dict[str, Any]) -> str | None:
-    validator = jsonschema.Draft202012Validator(study_schema())
-    errors = list(validator.iter_errors(_jsonable(raw)))
-    if not errors:
-        return None
-    # The deepest error is the most specific; oneOf branches are resolved by best_match.
-    err = jsonschema.exceptions.best_match(errors)
-    while err.context:
-        err = jsonschema.exceptions.best_match(err.context)
-    message = err.message
-    if err.validator == "additionalProperties":
-        extra = message.split("(")[-1].split(" was")[0].split(" were")[0]
-        message = f"unknown key {extra} (misspelt, or not allowed here)"
-    return f"{where}: {_key_path(err.absolute_path)}: {message}"
+    err = first_error(study_schema(), raw)
+    return None if err is None else f"{where}: {key_path(err.absolute_path)}: {message_of(err)}"
 
 
 def _as_list(value: Any) -> list[Any]:

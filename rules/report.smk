@@ -31,6 +31,7 @@ rule report:
         figures=expand("reports/figures/{stem}.png", stem=FIGURE_STEMS),
         study=STUDY_FILE,
         data=INPUT_DATA,
+        mapping=MAPPING_INPUT,
     output:
         html="reports/report.html",
         md="reports/report.md",
@@ -46,5 +47,5 @@ rule report:
         mem_mb=1000,
     shell:
         "python -m analysis report --study {input.study} --results {input.results} "
-        "--flow {input.flow} --figures {input.figures} --inputs {input.data} "
+        "--flow {input.flow} --figures {input.figures} --inputs {input.data} {input.study} {input.mapping} "
         "--data-label {params.label:q} --out {output.html} > {log} 2>&1"
