@@ -385,9 +385,20 @@ def logistic_regression(
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            res = sm.Logit(yv, xm).fit(method="newton", tol=1e-10, maxiter=50, disp=False)
-    converged = bool(res.mle_retvals.get("converged", False))
-    iterations = int(res.mle_retvals.get("iterations", -1))
+            try:
+                res = sm.Logit(yv, xm).fit(method="newton", tol=1e-10, maxiter=50, disp=False)
+                converged = bool(res.mle_retvals.get("converged", False))
+                iterations = int(res.mle_retvals.get("iterations", -1))
+            except np.linalg.LinAlgError:
+                # Newton's information matrix became singular (typically separation):
+                # the same likelihood by IRLS, whose weighted least squares use a
+                # pseudo-inverse; the estimates are then reported as not interpretable.
+                res = sm.GLM(yv, xm, family=sm.families.Binomial()).fit(
+                    method="IRLS", tol=1e-10, maxiter=50
+                )
+                converged = False
+                iterations = int(res.fit_history.get("iteration", -1))
+                messages.append("singular information matrix in Newton-Raphson (separation?)")
     beta = np.asarray(res.params, dtype=np.float64)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

@@ -238,3 +238,19 @@ def test_firth_sex2(sex2):
     assert fit["lr_statistic"] == pytest.approx(49.0906427920359, rel=1e-7)
     assert fit["lr_p_value"] == pytest.approx(7.15089035403562e-09, rel=1e-6)
     json.dumps(res)
+
+
+def test_singular_newton_falls_back_and_reports_separation():
+    # Albumin separates the outcome completely in these 10 rows (the example site export
+    # of docs/own-data.md): Newton's information matrix becomes singular.
+    y = np.array([0, 1, 0, 1, 0, 1, 0, 0, 1, 0], dtype=float)
+    X = pd.DataFrame({
+        "albumin": [3.8, 2.9, 3.5, 2.7, 4.1, 3.0, 4.0, 3.6, 3.3, 4.2],
+        "dn": [1.0, 0.0, 1.0, 1.0, 0.0, 1.0, 0.0, 0.0, 1.0, 0.0],
+    })  # fmt: skip
+    res = logistic_regression(y, X)
+    assert res["converged"] is False
+    assert res["separation"] is True
+    assert any("singular information matrix" in w for w in res["warnings"])
+    firth = firth_logistic(y, X)
+    assert all(np.isfinite(t["estimate"]) for t in firth["terms"])
