@@ -158,3 +158,21 @@ def test_planted_identifiers_reach_no_output(site_run):
                 data = pd.read_parquet(path).to_csv().encode()
             for needle in needles:
                 assert needle.encode() not in data, f"{needle!r} found in {path}"
+
+
+def test_site_export_with_mapping_runs_end_to_end(tmp_path):
+    """docs/own-data.md: make report DATA=data_raw/site.csv MAPPING=config/mapping.example.yaml"""
+    for name in COPY:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, tmp_path / name)
+    (tmp_path / "data_raw").mkdir()
+    shutil.copy2(ROOT / "tests" / "mapping" / "fixtures" / "site_export.csv",
+                 tmp_path / "data_raw" / "site.csv")  # fmt: skip
+    out = _snakemake(
+        tmp_path, "--config", "data=data_raw/site.csv", "mapping=config/mapping.example.yaml"
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    html = (tmp_path / "reports" / "report.html").read_text()
+    assert "site data: site.csv" in html
+    provenance = (tmp_path / "reports" / "provenance.json").read_text()
+    assert "mapping.example.yaml" in provenance
