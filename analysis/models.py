@@ -24,29 +24,36 @@ __all__ = ["build_model"]
 EPV_THRESHOLD = 10
 
 
-def _design(data: pd.DataFrame, study: Study, predictors: list[str]) -> pd.DataFrame:
-    """Predictor columns as floats: continuous as is, binary as 0/1 (1 = second code)."""
-    columns = {}
-    for name in predictors:
-        var = study.variables[name]
-        col = pd.to_numeric(data[name], errors="coerce")
-        if var.is_categorical:
-            low, high = var.levels[0], var.levels[-1]
-            col = data[name].map({low: 0.0, high: 1.0})
-        columns[name] = col.astype(float)
-    return pd.DataFrame(columns, index=data.index)
+def _design(
+    data: pd.DataFrame, study: Study, predictors: list[str]
+) -> tuple[pd.DataFrame, dict[str, list[str]], dict[str, str]]:
+    """Design columns, the columns of each predictor, and a label for every term.
 
-
-def _term_labels(study: Study, predictors: list[str]) -> dict[str, str]:
+    Continuous predictors enter per one unit; binary ones as 0/1 (the last code vs
+    the first); categorical ones with k codes as k - 1 indicators against the first
+    code (the reference), named ``variable[code]``.
+    """
+    columns: dict[str, pd.Series] = {}
+    groups: dict[str, list[str]] = {}
     labels = {"const": "Constant"}
     for name in predictors:
         var = study.variables[name]
-        if var.is_categorical:
-            low, high = var.levels[0], var.levels[-1]
-            labels[name] = f"{var.label} ({var.codes[high]} vs {var.codes[low]})"
-        else:
+        if not var.is_categorical:
+            columns[name] = pd.to_numeric(data[name], errors="coerce").astype(float)
+            groups[name] = [name]
             labels[name] = f"{var.label} (per 1 {var.unit})" if var.unit else var.label
-    return labels
+            continue
+        reference, *others = var.levels
+        known = data[name].isin(var.levels)
+        if len(others) == 1:
+            terms = {name: others[0]}
+        else:
+            terms = {f"{name}[{code}]": code for code in others}
+        for term, code in terms.items():
+            columns[term] = (data[name] == code).astype(float).where(known)
+            labels[term] = f"{var.label} ({var.codes[code]} vs {var.codes[reference]})"
+        groups[name] = list(terms)
+    return pd.DataFrame(columns, index=data.index), groups, labels
 
 
 def _fit(y: np.ndarray, X: pd.DataFrame) -> dict[str, Any]:
@@ -69,15 +76,15 @@ def build_model(cohort: pd.DataFrame, study: Study, model_id: str) -> dict[str, 
     y = (outcome == spec["event"]).astype(float).where(outcome.notna()).to_numpy()
     if np.nansum(y) == 0:
         raise DataError(f"model {model_id}: no events ({spec['outcome']} = {spec['event']})")
-    X = _design(data, study, spec["predictors"])
+    X, groups, labels = _design(data, study, spec["predictors"])
     adjusted = _fit(y, X)
     # why rows were dropped: missing values per column (a row may miss several)
     missing = {spec["outcome"]: int(outcome.isna().sum())}
-    missing.update({name: int(X[name].isna().sum()) for name in spec["predictors"]})
+    missing.update({name: int(X[groups[name][0]].isna().sum()) for name in spec["predictors"]})
     crude = {}
     if spec.get("crude", True):
         for name in spec["predictors"]:
-            crude[name] = _fit(y, X[[name]])
+            crude[name] = _fit(y, X[groups[name]])
     return {
         "schema_version": SCHEMA_VERSION,
         "study": study.id,
@@ -87,9 +94,11 @@ def build_model(cohort: pd.DataFrame, study: Study, model_id: str) -> dict[str, 
         "outcome": spec["outcome"],
         "event": spec["event"],
         "predictors": spec["predictors"],
-        "term_labels": _term_labels(study, spec["predictors"]),
-        "coding": "binary predictors entered as 0/1 covariates (odds ratio for the second code "
-        "vs the first); continuous predictors per one unit",
+        "term_labels": labels,
+        "predictor_terms": groups,
+        "coding": "binary predictors entered as 0/1 covariates (odds ratio for the last code "
+        "vs the first); categorical predictors as indicators against their first code; "
+        "continuous predictors per one unit",
         **adjusted,
         "missing_by_column": missing,
         "crude": crude,

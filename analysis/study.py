@@ -8,6 +8,8 @@ test policy. Errors name the file, the key path and what is wrong, in one line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import cache
+from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -81,7 +83,8 @@ class Study:
 
     @property
     def policies(self) -> dict[str, dict[str, Any]]:
-        return self.raw.get("policies", {})
+        """The built-in policies, overridden or extended by the study file's own."""
+        return {**default_policies(), **self.raw.get("policies", {})}
 
     @property
     def inclusion(self) -> list[dict[str, Any]]:
@@ -118,6 +121,13 @@ class Study:
     def output_ids(self) -> list[str]:
         """Every table and model id, in file order (tables first)."""
         return [t["id"] for t in self.tables] + [m["id"] for m in self.models]
+
+
+@cache
+def default_policies() -> dict[str, dict[str, Any]]:
+    """analysis/policies.yaml: paper, recommended, descriptive."""
+    text = resources.files("analysis").joinpath("policies.yaml").read_text("utf-8")
+    return yaml.safe_load(text)
 
 
 def study_schema() -> dict[str, Any]:
@@ -206,7 +216,7 @@ def _check_references(where: Path, raw: dict[str, Any], variables: dict[str, Var
                     f"{where}: cohort.inclusion[{j}].conditions[{k}]: "
                     f"op '{cond['op']}' needs a value"
                 )
-    policies = raw.get("policies", {})
+    policies = {**default_policies(), **raw.get("policies", {})}
     seen: set[str] = set()
     for i, table in enumerate(raw["tables"]):
         key = f"tables[{i}]"
@@ -245,12 +255,7 @@ def _check_references(where: Path, raw: dict[str, Any], variables: dict[str, Var
         need_categorical(model["outcome"], f"{key}.outcome")
         need_codes(model["outcome"], [model["event"]], f"{key}.event")
         for name in model["predictors"]:
-            pred = need(name, f"{key}.predictors")
-            if pred.type == "categorical" and len(pred.codes) > 2:
-                raise StudyFileError(
-                    f"{where}: {key}.predictors: '{name}' has {len(pred.codes)} levels; "
-                    "enter binary or continuous predictors (dummy-code the others)"
-                )
+            need(name, f"{key}.predictors")
         for name, values in model.get("where", {}).items():
             need_codes(name, _as_list(values), f"{key}.where")
 

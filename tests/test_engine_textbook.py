@@ -7,6 +7,7 @@ textbook results; the R call sits beside each number.
 from __future__ import annotations
 
 import json
+import math
 import subprocess
 import sys
 from pathlib import Path
@@ -62,6 +63,26 @@ def test_plantgrowth_kruskal_and_spss_quartiles(plants):
     assert row["stats"]["ctrl"]["q1"] == pytest.approx(4.5225)
     assert row["stats"]["ctrl"]["q3"] == pytest.approx(5.3925)
     assert row["stats"]["trt2"]["q3"] == pytest.approx(5.8875)
+
+
+def test_plantgrowth_logistic_with_a_three_level_predictor(plants):
+    model = plants["heavy_by_group"]
+    terms = {t["term"]: t for t in model["terms"]}
+    # The model is saturated, so the MLE is known in closed form from the 2x3 table
+    # (>= 5 g / < 5 g: ctrl 6/4, trt1 2/8, trt2 9/1): B = log odds ratio vs ctrl, and
+    # SE = sqrt(1/a + 1/b + 1/c + 1/d) (Woolf). R's glm(I(weight >= 5) ~ group, binomial)
+    # agrees to its convergence tolerance (B(trt2) = 1.791759452, exact log 6 = 1.791759469).
+    assert terms["const"]["estimate"] == pytest.approx(math.log(6 / 4), rel=1e-9)
+    assert terms["group[trt1]"]["estimate"] == pytest.approx(math.log((2 / 8) / (6 / 4)), rel=1e-9)
+    assert terms["group[trt2]"]["estimate"] == pytest.approx(math.log((9 / 1) / (6 / 4)), rel=1e-9)
+    se_trt2 = math.sqrt(1 / 9 + 1 / 1 + 1 / 6 + 1 / 4)
+    assert terms["group[trt2]"]["se"] == pytest.approx(se_trt2, rel=1e-7)
+    z = math.log(6) / se_trt2
+    assert terms["group[trt2]"]["p_value"] == pytest.approx(math.erfc(z / math.sqrt(2)), rel=1e-7)
+    assert terms["group[trt2]"]["ci_high"] == pytest.approx(
+        6 * math.exp(1.959963984540054 * se_trt2), rel=1e-7
+    )
+    assert model["term_labels"]["group[trt1]"] == "Treatment (Treatment 1 vs Control)"
 
 
 @pytest.fixture(scope="module")

@@ -117,3 +117,37 @@ def test_not_yaml(tmp_path):
 def test_missing_file(tmp_path):
     with pytest.raises(StudyFileError, match="cannot read study file"):
         load_study(tmp_path / "nope.yaml")
+
+
+def test_minimal_study_uses_builtin_policies_and_any_column_names(tmp_path):
+    raw = {
+        "study": {"id": "iris", "title": "Fisher's iris"},
+        "variables": [
+            {"name": "Sepal.Length", "label": "Sepal length", "type": "continuous"},
+            {"name": "Species name", "label": "Species", "type": "categorical",
+             "codes": {"setosa": "Setosa", "versicolor": "Versicolor"}},
+        ],
+        "tables": [{"id": "t1", "title": "By species", "group_by": "Species name",
+                    "rows": ["Sepal.Length"]}],
+    }  # fmt: skip
+    study = load_study(_write(tmp_path, raw))
+    assert {"paper", "recommended", "descriptive"} <= set(study.policies)
+    assert study.policies["paper"]["normality"] == {"test": "lilliefors", "alpha": 0.05}
+
+
+def test_builtin_policies_are_schema_valid():
+    import jsonschema
+
+    from analysis.study import default_policies, study_schema
+
+    schema = study_schema()
+    policy_schema = {"$defs": schema["$defs"], **schema["$defs"]["policy"]}
+    for policy in default_policies().values():
+        jsonschema.validate(policy, policy_schema)
+
+
+def test_output_ids_stay_file_name_safe(tmp_path):
+    raw = _base()
+    raw["tables"][0]["id"] = "../table 1"
+    with pytest.raises(StudyFileError, match=r"tables\[0\]\.id"):
+        load_study(_write(tmp_path, raw))

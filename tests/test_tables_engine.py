@@ -15,16 +15,11 @@ from analysis.render.writers import to_markdown
 from analysis.study import load_study
 from analysis.tables import build_table
 
-POLICIES = yaml.safe_load(
-    (Path(__file__).resolve().parents[1] / "studies" / "baclofen_ckd.yaml").read_text()
-)["policies"]
-
 
 def make_study(tmp_path: Path, variables: list[dict], tables: list[dict], models=None):
     raw = {
         "study": {"id": "toy", "title": "Toy study", "subject_id": "pid"},
         "variables": [{"name": "pid", "label": "ID", "type": "id"}, *variables],
-        "policies": POLICIES,
         "tables": tables,
     }
     if models:

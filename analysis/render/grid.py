@@ -215,11 +215,15 @@ def model_grid(result: dict[str, Any]) -> Grid:
     rows = []
     for name in result["predictors"]:
         crude_terms = {t["term"]: t for t in result["crude"].get(name, {}).get("terms", [])}
-        row = [labels.get(name, name), *_or_cell(crude_terms.get(name)),
-               *_or_cell(adjusted.get(name))]  # fmt: skip
-        if firth:
-            row += _or_cell(firth.get(name))
-        rows.append(row)
+        for term in result.get("predictor_terms", {}).get(name, [name]):
+            row = [
+                labels.get(term, term),
+                *_or_cell(crude_terms.get(term)),
+                *_or_cell(adjusted.get(term)),
+            ]
+            if firth:
+                row += _or_cell(firth.get(term))
+            rows.append(row)
     fit = result.get("fit", {})
     hl = fit.get("hosmer_lemeshow") or {}
     notes = [
