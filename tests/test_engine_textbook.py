@@ -135,3 +135,23 @@ def test_party_chi_square(tmp_path):
     assert row["test_details"]["expected_min"] == pytest.approx(246.3547, rel=1e-6)
     # percentages of the group's non-missing values, by hand: 762 / 1557
     assert row["stats"]["F"]["percent"] == pytest.approx(100 * 762 / 1557)
+
+
+def test_toothgrowth_numeric_and_text_codes(tmp_path):
+    res = run_tables(FIXTURES / "toothgrowth.csv", FIXTURES / "toothgrowth.yaml", tmp_path)
+    welch = only_row(res["by_supp"])
+    # R: t.test(len ~ supp, ToothGrowth) -> t = 1.91526826869527, df = 55.3094326826,
+    #    p = 0.0606345078809
+    assert (welch["test"], welch["summary"]) == ("welch_t", "median_iqr")
+    assert welch["statistic"] == pytest.approx(1.91526826869527, rel=1e-9)
+    assert welch["df"] == pytest.approx(55.3094326826, rel=1e-9)
+    assert welch["p_value"] == pytest.approx(0.0606345078809, rel=1e-9)
+    kw = only_row(res["by_dose"])
+    # R: kruskal.test(len ~ dose, ToothGrowth) -> 40.668935265, p = 1.47520683111e-09
+    assert kw["statistic"] == pytest.approx(40.668935265, rel=1e-9)
+    assert kw["p_value"] == pytest.approx(1.47520683111e-09, rel=1e-8)
+    assert [g["n"] for g in res["by_dose"]["groups"]] == [20, 20, 20]
+    anova = only_row(res["by_dose_anova"])
+    # R: summary(aov(len ~ factor(dose), ToothGrowth)) -> F = 67.41574 on 2 and 57 df
+    assert anova["statistic"] == pytest.approx(67.41574, rel=1e-6)
+    assert anova["df"] == [2, 57]
