@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["MDRD_CONSTANT", "mdrd_creatinine", "mdrd_egfr"]
+__all__ = ["MDRD_CONSTANT", "ckd_epi_2021_egfr", "mdrd_creatinine", "mdrd_egfr"]
 
 # IDMS-traceable 4-variable MDRD (Levey et al., Clin Chem 2007;53:766-72).
 MDRD_CONSTANT = 175.0
@@ -30,3 +30,26 @@ def mdrd_creatinine(egfr: np.ndarray, age: np.ndarray, female: np.ndarray) -> np
     factor = np.where(np.asarray(female, dtype=bool), _FEMALE, 1.0)
     base = np.asarray(egfr, float) / (MDRD_CONSTANT * np.asarray(age, float) ** _AGE_EXP * factor)
     return base ** (1.0 / _CR_EXP)
+
+
+def ckd_epi_2021_egfr(
+    creatinine_mg_dl: np.ndarray, age: np.ndarray, female: np.ndarray
+) -> np.ndarray:
+    """Race-free CKD-EPI 2021 creatinine equation (Inker et al., NEJM 2021;385:1737-49).
+
+    eGFR = 142 x min(Scr/k, 1)^a x max(Scr/k, 1)^-1.200 x 0.9938^age [x 1.012 if female],
+    k = 0.7 (female) / 0.9 (male), a = -0.241 (female) / -0.302 (male).
+    """
+    scr = np.asarray(creatinine_mg_dl, dtype=float)
+    is_female = np.asarray(female, dtype=bool)
+    kappa = np.where(is_female, 0.7, 0.9)
+    alpha = np.where(is_female, -0.241, -0.302)
+    ratio = scr / kappa
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return (
+            142.0
+            * np.minimum(ratio, 1.0) ** alpha
+            * np.maximum(ratio, 1.0) ** -1.200
+            * 0.9938 ** np.asarray(age, float)
+            * np.where(is_female, 1.012, 1.0)
+        )

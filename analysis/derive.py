@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from analysis.clinical import mdrd_egfr
+from analysis.clinical import ckd_epi_2021_egfr, mdrd_egfr
 from analysis.errors import DataError
 from analysis.study import Study, Variable
 
@@ -56,9 +56,10 @@ def _bmi(frame: pd.DataFrame, var: Variable, spec: dict[str, Any]) -> pd.Series:
     return pd.to_numeric(frame[spec["weight"]], errors="coerce") / height_m**2
 
 
-def _mdrd(frame: pd.DataFrame, var: Variable, spec: dict[str, Any]) -> pd.Series:
+def _egfr(frame: pd.DataFrame, var: Variable, spec: dict[str, Any]) -> pd.Series:
+    equation = EGFR_EQUATIONS[spec["kind"]]
     female = (frame[spec["sex"]] == spec["female_code"]).to_numpy()
-    egfr = mdrd_egfr(
+    egfr = equation(
         pd.to_numeric(frame[spec["creatinine"]], errors="coerce").to_numpy(float),
         pd.to_numeric(frame[spec["age"]], errors="coerce").to_numpy(float),
         female,
@@ -80,7 +81,15 @@ def _ckd_group(frame: pd.DataFrame, var: Variable, spec: dict[str, Any]) -> pd.S
     return pd.Series(out, index=frame.index)
 
 
-_KINDS = {"cut": _cut, "ratio": _ratio, "bmi": _bmi, "mdrd_egfr": _mdrd, "ckd_group": _ckd_group}
+EGFR_EQUATIONS = {"mdrd_egfr": mdrd_egfr, "ckd_epi_2021_egfr": ckd_epi_2021_egfr}
+_KINDS = {
+    "cut": _cut,
+    "ratio": _ratio,
+    "bmi": _bmi,
+    "mdrd_egfr": _egfr,
+    "ckd_epi_2021_egfr": _egfr,
+    "ckd_group": _ckd_group,
+}
 
 
 def derive_variables(frame: pd.DataFrame, study: Study) -> pd.DataFrame:

@@ -20,8 +20,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from analysis.clinical import mdrd_egfr
-from analysis.derive import is_identifier
+from analysis.derive import EGFR_EQUATIONS, is_identifier
 from analysis.study import Study, Variable
 
 __all__ = ["Problem", "ValidationReport", "validate_frame"]
@@ -164,12 +163,14 @@ def _cross_rules(study: Study, present: set[str]) -> list[_Rule]:
                 lambda f, v=var.name, w=w, h=h: _differs(f[v], f[w] / (f[h] / 100) ** 2,
                                                         rtol=0, atol=0.05),
             ))  # fmt: skip
-        elif kind == "mdrd_egfr":
+        elif kind in EGFR_EQUATIONS:
             rules.append(_Rule(
                 var.name, "derived_consistency",
-                "differs from MDRD eGFR recomputed from creatinine, age and sex", "warning",
-                lambda f, v=var.name, s=spec: _differs(f[v], pd.Series(mdrd_egfr(
-                    f[s["creatinine"]], f[s["age"]], f[s["sex"]] == s["female_code"]),
+                f"differs from {kind.removesuffix('_egfr')} eGFR recomputed from creatinine, "
+                "age and sex", "warning",
+                lambda f, v=var.name, s=spec: _differs(f[v], pd.Series(
+                    EGFR_EQUATIONS[s["kind"]](f[s["creatinine"]], f[s["age"]],
+                                              f[s["sex"]] == s["female_code"]),
                     index=f.index), rtol=0.02, atol=0.5),
             ))  # fmt: skip
         elif kind == "ckd_group":
