@@ -185,6 +185,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         Path(args.out),
         args.data_label,
         [Path(p) for p in args.inputs],
+        Path(args.validation) if args.validation else None,
     )
     for path in paths:
         print(f"wrote {path}")
@@ -288,6 +289,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--figures", nargs="*", default=[])
     p.add_argument("--inputs", nargs="*", default=[], help="files to checksum in provenance")
     p.add_argument("--data-label", default="", help="one line describing the data")
+    p.add_argument("--validation", default=None, help="validation JSON (its warnings are listed)")
     p.add_argument("--out", required=True, help="report.html path")
     _add_study(p)
     p.set_defaults(func=cmd_report)

@@ -122,6 +122,7 @@ def write_report(
     out_html: Path,
     data_label: str,
     inputs: list[Path] | None = None,
+    validation_path: Path | None = None,
 ) -> list[Path]:
     """Write report.html, report.md and provenance.json next to each other."""
     results = [read_json(p) for p in result_paths]
@@ -151,6 +152,7 @@ def write_report(
         "figures": figures,
         "methods": methods_text(study, results),
         "scorecard": scorecard(study, by_id),
+        "checks": _data_checks(validation_path),
     }
     html = _environment().get_template("report.html").render(**context)
     md_parts = [f"# {study.title}", "", f"Data: {data_label}", ""]
@@ -167,6 +169,23 @@ def write_report(
         with atomic_path(path) as tmp:
             tmp.write_text(text, encoding="utf-8")
     return [out_html, out_md, out_prov]
+
+
+def _data_checks(validation_path: Path | None) -> dict[str, Any] | None:
+    """The validation warnings (errors would have stopped the run), as report lines."""
+    if validation_path is None:
+        return None
+    report = read_json(validation_path)
+    lines = []
+    for p in report["problems"]:
+        where = ", ".join(
+            part for part in (
+                f"column '{p['column']}'" if p["column"] else "",
+                f"row {p['row']}" if p["row"] else "",
+            ) if part
+        )  # fmt: skip
+        lines.append(f"{where}: {p['message']} [{p['rule']}]" if where else p["message"])
+    return {"n_rows": report["n_rows"], "warnings": lines, "more": report["more_rows_not_listed"]}
 
 
 def _table_number(output_id: str) -> tuple[int, str]:

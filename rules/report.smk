@@ -28,6 +28,7 @@ rule report:
     input:
         results=expand("results/tables/{output_id}.json", output_id=OUTPUT_IDS),
         flow="results/flow.json",
+        validation="results/validation.json",
         figures=expand("reports/figures/{stem}.png", stem=FIGURE_STEMS),
         study=STUDY_FILE,
         data=INPUT_DATA,
@@ -47,5 +48,6 @@ rule report:
         mem_mb=1000,
     shell:
         "python -m analysis report --study {input.study} --results {input.results} "
-        "--flow {input.flow} --figures {input.figures} --inputs {input.data} {input.study} {input.mapping} "
+        "--flow {input.flow} --validation {input.validation} --figures {input.figures} "
+        "--inputs {input.data} {input.study} {input.mapping} "
         "--data-label {params.label:q} --out {output.html} > {log} 2>&1"

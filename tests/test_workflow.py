@@ -47,6 +47,8 @@ def workdir(tmp_path_factory) -> Path:
 def test_report_artefacts_exist(workdir):
     reports = workdir / "reports"
     assert (reports / "report.html").stat().st_size > 10_000
+    html = (reports / "report.html").read_text()
+    assert "401 rows validated against the study file: no errors" in html
     assert (reports / "report.md").exists()
     assert (reports / "provenance.json").exists()
     for i in range(1, 8):
