@@ -13,6 +13,8 @@ dropped before testing (SPSS does not show empty categories); the result's
 
 from __future__ import annotations
 
+import os
+import sys
 from collections.abc import Sequence
 
 import numpy as np
@@ -193,8 +195,32 @@ def _fisher_monte_carlo(t: np.ndarray, seed: int, n_resamples: int) -> float:
     return (1.0 + extreme) / (n_resamples + 1.0)
 
 
-def fisher_exact(table: np.ndarray, seed: int = DEFAULT_SEED, n_resamples: int = 100_000) -> dict:
-    """Fisher's exact test (2x2) or its Monte Carlo r x c extension.
+def _fisher_network(t: np.ndarray) -> float | None:
+    """Exact r x c p-value by Mehta & Patel's network algorithm (the algorithm of R's
+    fisher.test), from the fisher-rxc package; None if it reports a failure (e.g. its
+    workspace is too small for a large table)."""
+    import fisher
+
+    # Its failures are printed by native code: keep them off our stdout.
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            p = float(fisher.exact(t.astype(np.int64).tolist()))
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+    return min(p, 1.0) if p >= 0 else None
+
+
+def fisher_exact(
+    table: np.ndarray,
+    seed: int = DEFAULT_SEED,
+    n_resamples: int = 100_000,
+    exact_rxc: bool = True,
+) -> dict:
+    """Fisher's exact test: 2x2 and r x c exact, or r x c by seeded Monte Carlo.
 
     Parameters
     ----------
@@ -204,14 +230,17 @@ def fisher_exact(table: np.ndarray, seed: int = DEFAULT_SEED, n_resamples: int =
         Seed of the ``numpy.random.default_rng`` generator used for r x c
         tables (ignored for 2x2, which is exact).
     n_resamples : int
-        Number of simulated tables for r x c tables.
+        Number of simulated tables for r x c tables (Monte Carlo only).
+    exact_rxc : bool
+        r x c tables: exact network algorithm (default), falling back to Monte
+        Carlo when it fails; ``False`` forces Monte Carlo.
 
     Returns
     -------
     dict
         ``statistic`` (always ``None``: SPSS prints no statistic for this
         test), ``df`` (``None``), ``p_value`` (two-sided), ``n``, ``method``
-        ("fisher_exact" for 2x2, "fisher_exact_monte_carlo" otherwise),
+        ("fisher_exact" when exact, "fisher_exact_monte_carlo" otherwise),
         ``shape``, ``n_resamples`` and ``seed`` (``None`` for the exact test),
         ``mc_standard_error`` (sqrt(p(1-p)/B), Monte Carlo only),
         ``odds_ratio`` (2x2: sample OR ad/bc as SPSS "Risk Estimate";
@@ -225,7 +254,9 @@ def fisher_exact(table: np.ndarray, seed: int = DEFAULT_SEED, n_resamples: int =
     2x2: ``scipy.stats.fisher_exact`` -- two-sided p sums the hypergeometric
     probabilities of all tables no more probable than the observed one.
 
-    r x c: SPSS Base cannot do this (needs the Exact Tests module). scipy's
+    r x c: SPSS Base cannot do this (needs the Exact Tests module). Exact by
+    the network algorithm of Mehta & Patel (1983), as R's ``fisher.test``,
+    through the fisher-rxc package. Monte Carlo fallback: scipy's
     own r x c path is not used: it compares table probabilities on the
     linear scale (they underflow to 0 for large n) and fails to reshape
     batches when n exceeds the batch's cell count (scipy 1.17). We draw the
@@ -272,6 +303,13 @@ def fisher_exact(table: np.ndarray, seed: int = DEFAULT_SEED, n_resamples: int =
         if out["odds_ratio"] is None:
             out["note"] = _join(out["note"], "a zero cell makes the sample odds ratio undefined")
         return out
+    if exact_rxc:
+        p = _fisher_network(t)
+        if p is not None:
+            out.update(method="fisher_exact", p_value=p)
+            return out
+        out["note"] = _join(out["note"], "network algorithm failed: Monte Carlo p-value")
+    out["method"] = "fisher_exact_monte_carlo"
     n_resamples = int(n_resamples)
     p = _fisher_monte_carlo(t, int(seed), n_resamples)
     out.update(

@@ -90,23 +90,34 @@ def test_fisher_2x2():
     json.dumps(res)
 
 
+def test_fisher_rxc_exact_network_algorithm():
+    # R: fisher.test(t33)$p.value (network algorithm, exact) = 0.0347136693910042
+    res = fisher_exact(T33)
+    assert res["method"] == "fisher_exact"
+    assert res["p_value"] == pytest.approx(0.0347136693910042, rel=1e-9)
+    # R: Job <- matrix(c(1,2,1,0, 3,3,6,1, 10,10,14,9, 6,7,12,11), 4, 4)
+    #    fisher.test(Job)$p.value = 0.782684938965639 (R's ?fisher.test example)
+    job = np.array([[1, 3, 10, 6], [2, 3, 10, 7], [1, 6, 14, 12], [0, 1, 9, 11]])
+    assert fisher_exact(job)["p_value"] == pytest.approx(0.782684938965639, rel=1e-9)
+
+
 def test_fisher_rxc_monte_carlo_close_to_exact_and_seeded():
-    res = fisher_exact(T33, n_resamples=20_000)
+    res = fisher_exact(T33, n_resamples=20_000, exact_rxc=False)
     # R: fisher.test(t33)$p.value (network algorithm, exact) = 0.0347136693910042;
     # Monte Carlo SE at B = 20000 is ~0.0013, so +-0.01 is > 7 SE
     assert res["p_value"] == pytest.approx(0.0347136693910042, abs=0.01)
     assert res["method"] == "fisher_exact_monte_carlo"
     assert res["seed"] == 20200543 and res["n_resamples"] == 20_000
-    again = fisher_exact(T33, n_resamples=20_000)
+    again = fisher_exact(T33, n_resamples=20_000, exact_rxc=False)
     assert again["p_value"] == res["p_value"]  # same seed -> identical
-    other = fisher_exact(T33, n_resamples=20_000, seed=1)
+    other = fisher_exact(T33, n_resamples=20_000, seed=1, exact_rxc=False)
     assert other["p_value"] != res["p_value"]
 
 
 def test_fisher_rxc_empty_column_dropped():
-    res = fisher_exact(T24, n_resamples=20_000)
+    res = fisher_exact(T24)
     # R: fisher.test(t24[, -2])$p.value = 0.489158646483214
-    assert res["p_value"] == pytest.approx(0.489158646483214, abs=0.015)
+    assert res["p_value"] == pytest.approx(0.489158646483214, rel=1e-9)
     assert res["dropped_cols"] == [1]
 
 
@@ -114,7 +125,7 @@ def test_fisher_rxc_large_n_no_underflow():
     # n = 60 000: table probabilities underflow on the linear scale; independence
     # holds exactly in expectation here, so p must be far from 0.
     t = np.array([[10_000, 10_000, 10_000], [10_000, 10_020, 9_980]])
-    res = fisher_exact(t, n_resamples=2_000)
+    res = fisher_exact(t, n_resamples=2_000, exact_rxc=False)
     assert 0.5 < res["p_value"] <= 1.0
 
 
