@@ -39,7 +39,6 @@ TEST_LABELS = {
 }
 
 _TWO_GROUP = {"student_t", "welch_t", "mann_whitney", "mann_whitney_exact"}
-_K_GROUP = {"anova", "welch_anova", "kruskal_wallis"}
 _CATEGORICAL = {"chi_square", "yates_chi_square", "fisher_exact"}
 
 
@@ -137,7 +136,7 @@ def _continuous_row(
                 continue
             res = normality_test(arr, norm_spec["test"])
             normality_p[key] = res.get("p_value")
-        ps = [p for p in normality_p.values()]
+        ps = list(normality_p.values())
         is_normal = all(p is not None and p >= norm_spec["alpha"] for p in ps) and bool(ps)
         reason = (
             f"{norm_spec['test']} p >= {norm_spec['alpha']} in every group"
