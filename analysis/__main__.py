@@ -15,6 +15,15 @@ from analysis.errors import AnalysisError
 DEFAULT_STUDY = "studies/baclofen_ckd.yaml"
 
 
+def _add_policy(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--policy",
+        default=None,
+        help="use this test policy for every grouped table instead of the study "
+        "file's (a sensitivity analysis, e.g. recommended)",
+    )
+
+
 def _add_study(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study", default=DEFAULT_STUDY, help="study file (default: %(default)s)")
 
@@ -113,13 +122,17 @@ def cmd_derive(args: argparse.Namespace) -> int:
     return 0
 
 
-def _result(cohort, study, output_id: str) -> dict:
+def _result(cohort, study, output_id: str, policy: str | None = None) -> dict:
     from analysis.models import build_model
     from analysis.tables import build_table
 
     if output_id in [m["id"] for m in study.models]:
         return build_model(cohort, study, output_id)
-    return build_table(cohort, study, output_id)
+    if policy is not None and policy not in study.policies:
+        raise AnalysisError(
+            f"--policy: '{policy}' is not a policy (known: {', '.join(study.policies)})"
+        )
+    return build_table(cohort, study, output_id, policy)
 
 
 def cmd_result(args: argparse.Namespace) -> int:
@@ -129,7 +142,7 @@ def cmd_result(args: argparse.Namespace) -> int:
 
     study = load_study(args.study)
     cohort = read_cohort(args.cohort)
-    write_json(_result(cohort, study, args.id), args.out)
+    write_json(_result(cohort, study, args.id, args.policy), args.out)
     return 0
 
 
@@ -151,7 +164,8 @@ def cmd_tables(args: argparse.Namespace) -> int:
     study = load_study(args.study)
     cohort, flow = derive_cohort(_load_valid(args, study), study)
     # Everything is computed before anything is written: a failure leaves no partial set.
-    results = {oid: _result(cohort, study, oid) for oid in args.only or study.output_ids()}
+    ids = args.only or study.output_ids()
+    results = {oid: _result(cohort, study, oid, args.policy) for oid in ids}
     out = Path(args.out)
     write_json({"study": study.id, "steps": flow}, out / "flow.json", validate=False)
     for output_id, result in results.items():
@@ -255,6 +269,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("cohort", help="derived cohort file")
     p.add_argument("--id", required=True, help="table or model id from the study file")
     p.add_argument("--out", required=True, help="results JSON path")
+    _add_policy(p)
     _add_study(p)
     p.set_defaults(func=cmd_result)
 
@@ -273,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input(p)
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--only", nargs="+", default=None, help="only these table/model ids")
+    _add_policy(p)
     p.add_argument("--formats", nargs="+", default=["md", "csv", "html"])
     _add_study(p)
     p.set_defaults(func=cmd_tables)

@@ -352,8 +352,14 @@ def build_listing(cohort: pd.DataFrame, study: Study, table: dict[str, Any]) -> 
     }
 
 
-def build_table(cohort: pd.DataFrame, study: Study, table_id: str) -> dict[str, Any]:
+def build_table(
+    cohort: pd.DataFrame, study: Study, table_id: str, policy: str | None = None
+) -> dict[str, Any]:
+    """One table of the study; ``policy`` replaces the policy of every grouped summary
+    table (a sensitivity analysis, e.g. ``recommended`` instead of ``paper``)."""
     table = study.table(table_id)
     if table.get("kind", "summary") == "listing":
         return build_listing(cohort, study, table)
+    if policy is not None and "group_by" in table:
+        table = {**table, "policy": policy}
     return build_summary_table(cohort, study, table)

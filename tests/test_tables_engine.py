@@ -172,3 +172,16 @@ def test_rendered_table_footnotes_each_test(results):
     assert len(notes) == len(letters) >= 3
     assert any("Mann-Whitney" in f for f in notes)
     assert any("Pearson chi-square" in f for f in notes)
+
+
+def test_policy_override_for_a_sensitivity_analysis(cohort, study):
+    paper = rows_by_variable(build_table(cohort, study, "table2"))
+    recommended = rows_by_variable(build_table(cohort, study, "table2", policy="recommended"))
+    assert paper["albumin"]["test"] == "student_t"
+    assert recommended["albumin"]["test"] == "welch_t"
+    assert recommended["albumin"]["summary"] == "median_iqr"
+    assert recommended["albumin"]["normality"] == {}
+    # the one-column listing and descriptive tables are left alone
+    assert build_table(cohort, study, "table6", policy="recommended")["policy"]["name"] == (
+        "descriptive"
+    )
