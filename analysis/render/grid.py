@@ -38,6 +38,7 @@ class Grid:
     rows: list[list[str]]
     indent: list[int] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
+    kind: str = "summary"  # summary | model | listing: a styling hint for HTML
 
 
 def format_p(p: float | None) -> str:
@@ -270,7 +271,7 @@ def listing_grid(result: dict[str, Any]) -> Grid:
         for r in result["rows"]
     ]
     notes = ["Cases are numbered 1..k; no identifiers are shown."]
-    return Grid(result["title"], header, rows, [0] * len(rows), notes)
+    return Grid(result["title"], header, rows, [0] * len(rows), notes, kind="listing")
 
 
 def to_grid(result: dict[str, Any]) -> Grid:
