@@ -35,9 +35,11 @@ report: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/snakefmt --check Snakefile rules/
 	$(BIN)/snakemake --lint --cores 1 > /dev/null
 
 format: $(STAMP)
+	$(BIN)/snakefmt Snakefile rules/
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 

@@ -23,4 +23,8 @@ include: "rules/report.smk"
 rule all:
     input:
         "reports/report.html",
-        expand("reports/tables/{output_id}.{fmt}", output_id=OUTPUT_IDS, fmt=config["formats"]),
+        expand(
+            "reports/tables/{output_id}.{fmt}",
+            output_id=OUTPUT_IDS,
+            fmt=config["formats"],
+        ),

@@ -2,14 +2,11 @@
 
 
 rule synth:
-    output:
-        "results/synthetic/cohort.parquet",
-    params:
-        n=config["synthetic"]["n"],
-        seed=config["synthetic"]["seed"],
     input:
         study=STUDY_FILE,
         assumptions=config["synthetic"]["params"],
+    output:
+        "results/synthetic/cohort.parquet",
     log:
         "logs/synth.log",
     conda:
@@ -17,6 +14,9 @@ rule synth:
     threads: 1
     resources:
         mem_mb=2000,
+    params:
+        n=config["synthetic"]["n"],
+        seed=config["synthetic"]["seed"],
     shell:
         "python -m analysis synth --n {params.n} --seed {params.seed} "
         "--params {input.assumptions} --study {input.study} --out {output} > {log} 2>&1"

@@ -1,5 +1,6 @@
 # Figures and the assembled report.
 
+
 rule figures:
     input:
         cohort="results/cohort.parquet",
@@ -10,8 +11,6 @@ rule figures:
             caption="../docs/figures-caption.rst",
             category="Figures",
         ),
-    params:
-        out_dir=output_dir,
     log:
         "logs/figures.log",
     conda:
@@ -19,6 +18,8 @@ rule figures:
     threads: 1
     resources:
         mem_mb=4000,
+    params:
+        out_dir=output_dir,
     shell:
         "python -m analysis figures {input.cohort} --study {input.study} "
         "--out-dir {params.out_dir} > {log} 2>&1"
@@ -37,8 +38,6 @@ rule report:
         html="reports/report.html",
         md="reports/report.md",
         provenance="reports/provenance.json",
-    params:
-        label=data_label(),
     log:
         "logs/report.log",
     conda:
@@ -46,6 +45,8 @@ rule report:
     threads: 1
     resources:
         mem_mb=1000,
+    params:
+        label=data_label(),
     shell:
         "python -m analysis report --study {input.study} --results {input.results} "
         "--flow {input.flow} --validation {input.validation} --figures {input.figures} "

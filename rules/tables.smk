@@ -27,9 +27,6 @@ rule render:
         "results/tables/{output_id}.json",
     output:
         expand("reports/tables/{{output_id}}.{fmt}", fmt=config["formats"]),
-    params:
-        base=output_base,
-        formats=" ".join(config["formats"]),
     log:
         "logs/render_{output_id}.log",
     wildcard_constraints:
@@ -39,6 +36,9 @@ rule render:
     threads: 1
     resources:
         mem_mb=1000,
+    params:
+        base=output_base,
+        formats=" ".join(config["formats"]),
     shell:
         "python -m analysis render {input} --out-base {params.base} "
         "--formats {params.formats} > {log} 2>&1"
