@@ -21,7 +21,7 @@ from analysis.results import dumps, read_json
 from analysis.study import Study
 from analysis.tables import TEST_LABELS
 
-__all__ = ["methods_text", "provenance", "scorecard", "write_report"]
+__all__ = ["methods_text", "provenance", "scorecard", "sha256", "write_report"]
 
 PACKAGES = [
     "numpy",
@@ -89,7 +89,7 @@ def scorecard(study: Study, results: dict[str, dict[str, Any]]) -> list[dict[str
     return rows
 
 
-def _sha256(path: Path) -> str:
+def sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -109,8 +109,8 @@ def provenance(study: Study, inputs: list[Path]) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": versions,
-        "study_file": {"path": str(study.path), "sha256": _sha256(study.path)},
-        "inputs": [{"path": str(p), "sha256": _sha256(p)} for p in inputs if p.exists()],
+        "study_file": {"path": str(study.path), "sha256": sha256(study.path)},
+        "inputs": [{"path": str(p), "sha256": sha256(p)} for p in inputs if p.exists()],
     }
 
 

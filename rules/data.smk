@@ -63,4 +63,4 @@ rule derive:
         options=input_options(),
     shell:
         "python -m analysis derive {input.data} --study {input.study} {params.options} "
-        "--out {output.cohort} --flow {output.flow} > {log} 2>&1"
+        "--validated {input.validation} --out {output.cohort} --flow {output.flow} > {log} 2>&1"

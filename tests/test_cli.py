@@ -78,3 +78,22 @@ def test_tables_verb_writes_results_and_renderings(tmp_path):
         for ext in ("json", "md", "csv", "html"):
             assert (tmp_path / "out" / f"{stem}.{ext}").exists()
     assert "patient_id" not in pd.read_parquet(data).columns.difference(["patient_id"])
+
+
+def test_derive_reuses_a_validation_only_for_the_same_input(tmp_path):
+    data = tmp_path / "c.csv"
+    report = tmp_path / "validation.json"
+    assert run("synth", "--n", "40", "--seed", "3", "--out", str(data)).returncode == 0
+    assert run("validate", str(data), "--json-out", str(report)).returncode == 0
+    ok = run("derive", str(data), "--validated", str(report), "--out", str(tmp_path / "a.parquet"))
+    assert ok.returncode == 0, ok.stderr
+    # the file changes after validation: the old report is not trusted
+    frame = pd.read_csv(data)
+    frame.loc[2, "sex"] = 7
+    frame.to_csv(data, index=False)
+    stale = run(
+        "derive", str(data), "--validated", str(report), "--out", str(tmp_path / "b.parquet")
+    )
+    assert stale.returncode == 2
+    assert "column 'sex', row 3, value 7" in stale.stderr
+    assert not (tmp_path / "b.parquet").exists()
