@@ -127,13 +127,6 @@ def _lognormal(u: np.ndarray, median: float, gsd: float) -> np.ndarray:
     return median * np.exp(np.log(gsd) * stats.norm.ppf(u))
 
 
-def _discrete(u: np.ndarray, dist: dict) -> np.ndarray:
-    values = np.array([float(v) for v in dist])
-    cum = np.cumsum([dist[v] for v in dist], dtype=float)
-    cum /= cum[-1]
-    return values[np.minimum(np.searchsorted(cum, u, side="right"), values.size - 1)]
-
-
 class _Chunk:
     """Builds one chunk of rows; each method adds one group of variables."""
 
@@ -158,7 +151,7 @@ class _Chunk:
         a = p["age"]
         age = np.clip(np.round(a["mean"] + a["sd"] * stats.norm.ppf(u)), a["min"], a["max"])
         self.age = age
-        self.age_group = np.where(age < 60, 1, 2)
+        self.age_group = np.where(age < 60, 1, 2)  # the paper's Table 3 groups
         self.cell_b = self.cell_a * 2 + (self.age_group - 1)
         male = allocate_binary(
             self.cell_b,
