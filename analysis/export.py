@@ -28,7 +28,7 @@ __all__ = ["FORMATS", "atomic_path", "write_cohort"]
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".sav": "sav", ".dta": "dta"}
 
 # Creation stamps that SPSS/Stata headers carry; fixed so outputs are byte-identical.
-_SAV_STAMP = (84, b"01 Jan 70", b"00:00:00")
+_SAV_STAMP = (92, b"01 Jan 70", b"00:00:00")  # after ncases (80) and bias (84)
 _DTA_STAMP = re.compile(rb"<timestamp>\x11[^<]{17}</timestamp>")
 
 

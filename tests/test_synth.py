@@ -179,6 +179,21 @@ def test_same_seed_gives_byte_identical_files(tmp_path, study, ext):
     assert _sha(first) != _sha(third)
 
 
+def test_fixed_creation_stamps_leave_the_headers_intact(tmp_path, study):
+    import struct
+
+    sav, dta = tmp_path / "c.sav", tmp_path / "c.dta"
+    write_cohort(iter_chunks(10), sav, study)
+    write_cohort(iter_chunks(10), dta, study)
+    head = sav.read_bytes()[:120]
+    # SPSS system-file header: ncases at byte 80, compression bias at 84, then the
+    # creation date and time (IBM SPSS Statistics, "System File Format")
+    assert struct.unpack("<i", head[80:84]) == (10,)
+    assert struct.unpack("<d", head[84:92]) == (100.0,)
+    assert head[92:109] == b"01 Jan 7000:00:00"
+    assert b"<timestamp>\x1101 Jan 1970 00:00</timestamp>" in dta.read_bytes()[:2000]
+
+
 def test_sav_round_trip_keeps_labels(tmp_path, study, synthetic):
     path = tmp_path / "cohort.sav"
     write_cohort([synthetic], path, study)
