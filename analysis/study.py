@@ -36,6 +36,7 @@ class Variable:
     derive: dict[str, Any] | None = None
     summary: str | None = None
     decimals: int = 1
+    show: Any = None
 
     @property
     def is_categorical(self) -> bool:
@@ -164,6 +165,7 @@ def _build_variables(where: Path, raw: dict[str, Any]) -> dict[str, Variable]:
             derive=v.get("derive"),
             summary=v.get("summary"),
             decimals=int(v.get("decimals", 1)),
+            show=v.get("show"),
         )
     return variables
 
@@ -194,6 +196,8 @@ def _check_references(where: Path, raw: dict[str, Any], variables: dict[str, Var
     if sid is not None:
         need(sid, "study.subject_id")
     for name, var in variables.items():
+        if var.show is not None:
+            need_codes(name, [var.show], f"variables.{name}.show")
         for ref, values in (var.only_if or {}).items():
             need_codes(ref, values, f"variables.{name}.only_if")
         if var.derive:

@@ -207,6 +207,7 @@ def _categorical_rows(
                 reason = "an expected count < 5: Fisher's exact test (policy)"
     group_values = [values[idx] for _, _, idx in groups]
     smd = _smd("categorical", group_values, levels) if len(groups) > 1 else None
+    shown_code = var.show if var.show is not None else levels[-1]
     rows = []
     for code, level_label in var.codes.items():
         stats = {
@@ -226,6 +227,7 @@ def _categorical_rows(
                 "level_label": level_label,
                 "kind": var.type,
                 "summary": "n_pct",
+                "shown": var.type != "binary" or code == shown_code,
                 "decimals": 1,
                 "stats": stats,
                 **_test_fields(result, result_test),

@@ -185,3 +185,16 @@ def test_policy_override_for_a_sensitivity_analysis(cohort, study):
     assert build_table(cohort, study, "table6", policy="recommended")["policy"]["name"] == (
         "descriptive"
     )
+
+
+def test_binary_show_key_picks_the_displayed_level(tmp_path):
+    frame = pd.DataFrame({"pid": list("abcdef"), "arm": [0, 0, 0, 1, 1, 1],
+                          "alive": [1, 1, 0, 1, 0, 0]})  # fmt: skip
+    variables = [GROUP, {"name": "alive", "label": "Alive", "type": "binary",
+                         "codes": {1: "Yes", 0: "No"}, "show": 1}]  # fmt: skip
+    tables = [{"id": "t", "title": "T", "group_by": "arm", "rows": ["alive"]}]
+    result = build_table(frame, make_study(tmp_path, variables, tables), "t")
+    (row,) = [r for r in result["rows"] if r["shown"]]
+    assert row["level"] == "1"
+    # hand: 2 of 3 alive in arm A
+    assert to_grid(result).rows[0][1] == "2 (66.7)"

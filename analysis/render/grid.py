@@ -128,7 +128,7 @@ def summary_grid(result: dict[str, Any]) -> Grid:
             rows.append([label, *cells] + ([p_cell] if tested else []))
             indent.append(0)
         elif first["kind"] == "binary":
-            shown = variable_rows[-1]  # the "yes" code is the last one
+            shown = next((r for r in variable_rows if r.get("shown")), variable_rows[-1])
             rows.append(
                 [label, *[_count_cell(shown["stats"].get(k)) for k in keys]]
                 + ([p_cell] if tested else [])
