@@ -147,27 +147,31 @@ def _bad_yaml_study(raw: Path) -> tuple[Path, list[str]]:
     return path, ["--study", str(study)]
 
 
-def _duplicate_columns(raw: Path) -> tuple[Path, list[str]]:
-    frame = _frame()
-    text = frame.to_csv(index=False).splitlines()
-    text[0] = text[0].replace("weight", "height")
-    path = raw / "site.csv"
-    path.write_text("\n".join(text) + "\n", encoding="utf-8")
-    return path, []
+def _edited_csv_lines(edit: Callable[[list[str]], None]) -> Callable:
+    """A CSV of the cohort whose text lines ``edit`` changes in place."""
+
+    def make(raw: Path) -> tuple[Path, list[str]]:
+        lines = _frame().to_csv(index=False).splitlines()
+        edit(lines)
+        path = raw / "site.csv"
+        path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+        return path, []
+
+    return make
+
+
+def _rename_weight_to_height(lines: list[str]) -> None:
+    lines[0] = lines[0].replace("weight", "height")
+
+
+def _extra_fields(lines: list[str]) -> None:
+    lines[5] += ",1,2,3"
 
 
 def _wrong_delimiter(raw: Path) -> tuple[Path, list[str]]:
     path = raw / "site.csv"
     _frame().to_csv(path, index=False, sep=";")
     return path, ["--delimiter", ","]
-
-
-def _ragged(raw: Path) -> tuple[Path, list[str]]:
-    lines = _frame().to_csv(index=False).splitlines()
-    lines[5] = lines[5] + ",1,2,3"
-    path = raw / "site.csv"
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return path, []
 
 
 def _missing_sheet(raw: Path) -> tuple[Path, list[str]]:
@@ -186,8 +190,8 @@ CASES = [
     Case("unsupported extension", _bytes(b"{}", "site.json"), "unsupported"),
     Case("binary garbage as csv", _bytes(bytes(range(256)) * 40, "site.csv"), "site.csv"),
     Case("wrong delimiter", _wrong_delimiter, "site.csv"),
-    Case("ragged rows", _ragged, "site.csv"),
-    Case("duplicate column names", _duplicate_columns, "height"),
+    Case("ragged rows", _edited_csv_lines(_extra_fields), "site.csv"),
+    Case("duplicate column names", _edited_csv_lines(_rename_weight_to_height), "height"),
     Case("excel merged header rows", _excel_merged_header, "site.xlsx"),
     Case("excel sheet missing", _missing_sheet, "patients"),
     Case("korean headers without mapping", _korean_headers, "required column 'sex'"),
