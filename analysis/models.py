@@ -21,8 +21,6 @@ from analysis.tables import SCHEMA_VERSION
 
 __all__ = ["build_model"]
 
-EPV_THRESHOLD = 10
-
 
 def _design(
     data: pd.DataFrame, study: Study, predictors: list[str]
@@ -57,11 +55,12 @@ def _design(
 
 
 def _fit(y: np.ndarray, X: pd.DataFrame) -> dict[str, Any]:
+    """ML fit; Firth's fit is added when events per variable are few, the data are
+    separated, or maximum likelihood did not converge."""
     result = regression.logistic_regression(y, X)
-    needs_firth = result.get("events_per_variable", np.inf) < EPV_THRESHOLD or any(
-        "separation" in w.lower() for w in result.get("warnings", [])
-    )
-    if needs_firth:
+    epv = result.get("events_per_variable")
+    few_events = epv is not None and epv < regression.EPV_MIN
+    if few_events or result.get("separation") or not result.get("converged", True):
         result["firth"] = regression.firth_logistic(y, X)
     return result
 

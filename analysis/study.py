@@ -202,9 +202,14 @@ def _check_references(where: Path, raw: dict[str, Any], variables: dict[str, Var
             need_codes(ref, values, f"variables.{name}.only_if")
         if var.derive:
             for key, ref in var.derive.items():
-                if key in ("kind", "breaks", "bands", "female_code", "dialysis_code"):
-                    continue
-                if key == "not_on_dialysis_code":
+                if key in (
+                    "kind",
+                    "breaks",
+                    "bands",
+                    "female_code",
+                    "dialysis_code",
+                    "not_on_dialysis_code",
+                ):
                     continue
                 need(ref, f"variables.{name}.derive.{key}")
             if var.derive["kind"] == "cut" and len(var.codes) != len(var.derive["breaks"]) + 1:

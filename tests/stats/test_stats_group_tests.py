@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from analysis.stats import (
@@ -23,14 +22,8 @@ from analysis.stats import (
 REF = Path(__file__).parent / "reference"
 
 
-@pytest.fixture(scope="module")
-def g() -> dict[str, np.ndarray]:
-    d = pd.read_csv(REF / "groups.csv")
-    return {k: d.loc[d.group == k, "value"].to_numpy() for k in ("a", "b", "c")}
-
-
-def test_student_t(g):
-    res = student_t(g["a"], g["b"])
+def test_student_t(groups):
+    res = student_t(groups["a"], groups["b"])
     # R: t.test(a0, b0, var.equal = TRUE)
     assert res["statistic"] == pytest.approx(-1.32815663226965, rel=1e-10)
     assert res["df"] == 50
@@ -47,8 +40,8 @@ def test_student_t(g):
     json.dumps(res)
 
 
-def test_welch_t(g):
-    res = welch_t(g["a"], g["b"])
+def test_welch_t(groups):
+    res = welch_t(groups["a"], groups["b"])
     # R: t.test(a0, b0, var.equal = FALSE)
     assert res["statistic"] == pytest.approx(-1.47341921970504, rel=1e-10)
     assert res["df"] == pytest.approx(32.4004642992635, rel=1e-10)
@@ -58,8 +51,8 @@ def test_welch_t(g):
     )
 
 
-def test_one_way_anova_and_levene(g):
-    groups = [g["a"], g["b"], g["c"]]
+def test_one_way_anova_and_levene(groups):
+    groups = [groups["a"], groups["b"], groups["c"]]
     res = one_way_anova(groups)
     # R: oneway.test(v ~ g, var.equal = TRUE)
     assert res["statistic"] == pytest.approx(1.12396417868207, rel=1e-10)
@@ -71,8 +64,8 @@ def test_one_way_anova_and_levene(g):
     assert levene_mean(groups)["statistic"] == pytest.approx(15.7401233079641, rel=1e-10)
 
 
-def test_welch_anova(g):
-    res = welch_anova([g["a"], g["b"], g["c"]])
+def test_welch_anova(groups):
+    res = welch_anova([groups["a"], groups["b"], groups["c"]])
     # R: oneway.test(v ~ g, var.equal = FALSE)
     assert res["statistic"] == pytest.approx(2.42437869845025, rel=1e-10)
     assert res["df"][0] == 2
@@ -80,8 +73,8 @@ def test_welch_anova(g):
     assert res["p_value"] == pytest.approx(0.102613038202961, rel=1e-9)
 
 
-def test_mann_whitney_asymptotic_tie_corrected_no_continuity(g):
-    res = mann_whitney(g["a"], g["b"])
+def test_mann_whitney_asymptotic_tie_corrected_no_continuity(groups):
+    res = mann_whitney(groups["a"], groups["b"])
     # R: wilcox.test(a0, b0, exact = FALSE, correct = FALSE) -> W = 320 (U of a0)
     assert res["statistic"] == 320
     assert res["p_value"] == pytest.approx(0.803530611965219, rel=1e-10)
@@ -89,7 +82,7 @@ def test_mann_whitney_asymptotic_tie_corrected_no_continuity(g):
     assert res["z"] == pytest.approx(-0.248780453136733, rel=1e-10)
     assert res["u_min"] == 320 and res["ties"] is True
     assert res["method"] == "mann_whitney_asymptotic"
-    swapped = mann_whitney(g["b"], g["a"])
+    swapped = mann_whitney(groups["b"], groups["a"])
     assert swapped["statistic"] == 23 * 29 - 320
     assert swapped["p_value"] == pytest.approx(res["p_value"], rel=1e-12)
 
@@ -108,8 +101,8 @@ def test_mann_whitney_exact_untied():
         mann_whitney(np.arange(400.0), np.arange(400.0) + 0.5, exact=True)
 
 
-def test_kruskal_wallis(g):
-    res = kruskal_wallis([g["a"], g["b"], g["c"]])
+def test_kruskal_wallis(groups):
+    res = kruskal_wallis([groups["a"], groups["b"], groups["c"]])
     # R: kruskal.test(v ~ g)
     assert res["statistic"] == pytest.approx(1.61775675310714, rel=1e-10)
     assert res["df"] == 2

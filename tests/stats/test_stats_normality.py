@@ -21,12 +21,6 @@ from analysis.stats import ks_uncorrected, lilliefors, normality, shapiro_wilk
 REF = Path(__file__).parent / "reference"
 
 
-@pytest.fixture(scope="module")
-def groups() -> dict[str, np.ndarray]:
-    d = pd.read_csv(REF / "groups.csv")
-    return {g: d.loc[d.group == g, "value"].to_numpy() for g in ("a", "b", "c")}
-
-
 def test_lilliefors_dallal_wilkinson_branch(groups):
     res = lilliefors(groups["b"])
     # R: nortest::lillie.test(b0) -> D = 0.158927798906085, p = 0.0591241223332258
