@@ -10,14 +10,19 @@ CORES ?= 2
 # make report DATA=data_raw/site.sav MAPPING=config/site.yaml  adds a site mapping
 DATA ?=
 MAPPING ?=
-SMK_CONFIG := $(if $(DATA)$(MAPPING),--config $(if $(DATA),data=$(DATA)) $(if $(MAPPING),mapping=$(MAPPING)),)
+# The paths travel as environment variables, taken literally ($(value ...) stops make from
+# expanding them), and reach Snakemake as a config file written by `analysis run`: no file
+# name is ever read by a shell as a command.
+export ANALYSIS_DATA := $(value DATA)
+export ANALYSIS_MAPPING := $(value MAPPING)
+export ANALYSIS_CORES := $(value CORES)
 # The rules call `python -m analysis`: the environment's python comes first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup report test lint format clean bench help
+.PHONY: setup report unlock test lint format clean bench help
 
 help:
-	@echo "make report | make test | make lint | make bench | make clean"
+	@echo "make report | make test | make lint | make bench | make unlock | make clean"
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +34,7 @@ $(STAMP): requirements.lock pyproject.toml
 setup: $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/snakemake --cores $(CORES) $(SMK_CONFIG)
+	$(BIN)/python -m analysis run --cores "$$ANALYSIS_CORES" --data "$$ANALYSIS_DATA" --mapping "$$ANALYSIS_MAPPING"
 	@echo "Report: reports/report.html  (tables: reports/tables/, figures: reports/figures/)"
 
 lint: $(STAMP)
@@ -49,6 +54,10 @@ test: $(STAMP) lint
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_synth.py
 	$(BIN)/python benchmarks/bench_table2.py
+
+# After a crash: clear Snakemake's lock (`make report` does this itself when no run is active).
+unlock: $(STAMP)
+	$(BIN)/snakemake --unlock --cores 1
 
 clean:
 	rm -rf results reports logs benchmarks/out .snakemake/log .snakemake/metadata \

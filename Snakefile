@@ -20,6 +20,12 @@ include: "rules/tables.smk"
 include: "rules/report.smk"
 
 
+# A report made from other inputs goes before any job runs: a failed or killed run
+# then leaves no report that could pass for one of the current inputs.
+onstart:
+    remove_stale_report(Path("reports"), FINGERPRINT)
+
+
 rule all:
     input:
         "reports/report.html",

@@ -24,6 +24,37 @@ def _add_policy(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_formats(p: argparse.ArgumentParser) -> None:
+    from analysis.render.writers import FORMATS
+
+    p.add_argument(
+        "--formats",
+        nargs="+",
+        choices=FORMATS,
+        default=list(FORMATS),
+        help="table formats to write (default: %(default)s)",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
+    return value
+
+
+def _add_listing_cap(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--listing-max-rows",
+        type=_positive,
+        default=500,
+        help="listings (one row per patient) show at most this many rows (default: %(default)s)",
+    )
+
+
 def _add_study(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study", default=DEFAULT_STUDY, help="study file (default: %(default)s)")
 
@@ -80,11 +111,30 @@ def _load_valid(args: argparse.Namespace, study):
     return frame
 
 
+def _guard(inputs: list, outputs: list[tuple[str, object]]) -> None:
+    """Refuse, before anything is written, an output that would overwrite an input."""
+    from analysis.paths import refuse_overwriting
+
+    refuse_overwriting(inputs, outputs)
+
+
+def _input_files(args: argparse.Namespace) -> list:
+    return [args.data, args.mapping, args.study]
+
+
+def _out_dir(option: str, path: str) -> Path:
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise AnalysisError(f"{option} {path}: is a file; give a directory")
+    return out
+
+
 def cmd_synth(args: argparse.Namespace) -> int:
     from analysis.export import write_cohort
     from analysis.study import load_study
-    from analysis.synth.generator import iter_chunks, load_params
+    from analysis.synth.generator import DEFAULT_PARAMS, iter_chunks, load_params
 
+    _guard([args.params or DEFAULT_PARAMS, args.study], [("--out", args.out)])
     params = load_params(args.params)
     study = load_study(args.study)
     chunks = iter_chunks(args.n, args.seed, params, args.chunk_size)
@@ -99,6 +149,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     from analysis.study import load_study
     from analysis.validate import validate_frame
 
+    _guard(_input_files(args), [("--json-out", args.json_out)])
     study = load_study(args.study)
     report = validate_frame(_load(args, study), study, source=str(args.data))
     for problem in report.problems:
@@ -135,6 +186,7 @@ def cmd_derive(args: argparse.Namespace) -> int:
     from analysis.results import write_json
     from analysis.study import load_study
 
+    _guard([*_input_files(args), args.validated], [("--out", args.out), ("--flow", args.flow)])
     study = load_study(args.study)
     cohort, flow = derive_cohort(_load_valid(args, study), study)
     write_cohort([cohort], args.out, study)
@@ -162,6 +214,7 @@ def cmd_result(args: argparse.Namespace) -> int:
     from analysis.results import write_json
     from analysis.study import load_study
 
+    _guard([args.cohort, args.study], [("--out", args.out)])
     study = load_study(args.study)
     cohort = read_cohort(args.cohort)
     write_json(_result(cohort, study, args.id, args.policy), args.out)
@@ -172,6 +225,8 @@ def cmd_render(args: argparse.Namespace) -> int:
     from analysis.render.writers import render_result
     from analysis.results import read_json
 
+    outputs = [("--out-base", f"{args.out_base}.{fmt}") for fmt in args.formats]
+    _guard([args.result], outputs)
     for path in render_result(read_json(args.result), args.out_base, args.formats):
         print(f"wrote {path}")
     return 0
@@ -183,12 +238,15 @@ def cmd_tables(args: argparse.Namespace) -> int:
     from analysis.results import write_json
     from analysis.study import load_study
 
+    out = _out_dir("--out", args.out)
+    ids = args.only or None
     study = load_study(args.study)
+    ids = ids or study.output_ids()
+    names = ["flow.json"] + [f"{oid}.{ext}" for oid in ids for ext in ("json", *args.formats)]
+    _guard(_input_files(args), [("--out", out), *(("--out", out / n) for n in names)])
     cohort, flow = derive_cohort(_load_valid(args, study), study)
     # Everything is computed before anything is written: a failure leaves no partial set.
-    ids = args.only or study.output_ids()
     results = {oid: _result(cohort, study, oid, args.policy) for oid in ids}
-    out = Path(args.out)
     write_json({"study": study.id, "steps": flow}, out / "flow.json", validate=False)
     for output_id, result in results.items():
         write_json(result, out / f"{output_id}.json")
@@ -197,12 +255,42 @@ def cmd_tables(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_same_inputs(args: argparse.Namespace) -> None:
+    """The report names the inputs' checksums: they must be those the data were checked with."""
+    if not args.validation:
+        return
+    from analysis.fingerprint import file_sha256
+    from analysis.results import read_json
+
+    checked = read_json(args.validation).get("checked_inputs") or {}
+    on_disk = {file_sha256(p) for p in args.inputs if Path(p).is_file()}
+    for role, digest in checked.items():
+        if digest and digest not in on_disk:
+            raise AnalysisError(
+                f"--inputs: the {role} file changed after it was validated (checksum "
+                f"{digest[:12]}... no longer on disk); rerun the workflow"
+            )
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from analysis.workflow import run_workflow
+
+    extra = args.snakemake[1:] if args.snakemake[:1] == ["--"] else args.snakemake
+    return run_workflow(args.data or None, args.mapping or None, args.cores, extra)
+
+
 def cmd_figures(args: argparse.Namespace) -> int:
     from analysis.figures import draw_figures
     from analysis.io import read_cohort
     from analysis.study import load_study
 
+    out_dir = _out_dir("--out-dir", args.out_dir)
     study = load_study(args.study)
+    stems = [figure["id"] for figure in study.figures]
+    _guard(
+        [args.cohort, args.study],
+        [("--out-dir", out_dir), *(("--out-dir", out_dir / f"{s}.png") for s in stems)],
+    )
     for path in draw_figures(read_cohort(args.cohort), study, args.out_dir):
         print(f"wrote {path}")
     return 0
@@ -212,6 +300,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
     from analysis.study import load_study
 
+    out = Path(args.out)
+    _guard(
+        [*args.results, args.flow, args.validation, *args.figures, *args.inputs, args.study],
+        [
+            ("--out", out),
+            ("--out", out.with_suffix(".md")),
+            ("--out", out.with_name("provenance.json")),
+        ],
+    )
+    _check_same_inputs(args)
     study = load_study(args.study)
     paths = write_report(
         study,
@@ -246,7 +344,9 @@ def build_parser() -> argparse.ArgumentParser:
             "live in the parameters file, each with a clinical justification."
         ),
     )
-    p.add_argument("--n", type=int, default=401, help="number of patients (default: %(default)s)")
+    p.add_argument(
+        "--n", type=_positive, default=401, help="number of patients (default: %(default)s)"
+    )
     p.add_argument(
         "--seed",
         type=int,
@@ -263,7 +363,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--chunk-size",
-        type=int,
+        type=_positive,
         default=None,
         help="rows per generated chunk (default: from the parameters file)",
     )
@@ -304,7 +404,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("render", help="render a results JSON as Markdown, CSV and HTML")
     p.add_argument("result")
     p.add_argument("--out-base", required=True, help="path without extension")
-    p.add_argument("--formats", nargs="+", default=["md", "csv", "html"])
+    _add_formats(p)
+    _add_listing_cap(p)
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser(
@@ -317,7 +418,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="output directory")
     p.add_argument("--only", nargs="+", default=None, help="only these table/model ids")
     _add_policy(p)
-    p.add_argument("--formats", nargs="+", default=["md", "csv", "html"])
+    _add_formats(p)
+    _add_listing_cap(p)
     _add_study(p)
     p.set_defaults(func=cmd_tables)
 
@@ -335,8 +437,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-label", default="", help="one line describing the data")
     p.add_argument("--validation", default=None, help="validation JSON (its warnings are listed)")
     p.add_argument("--out", required=True, help="report.html path")
+    _add_listing_cap(p)
     _add_study(p)
     p.set_defaults(func=cmd_report)
+    p = sub.add_parser(
+        "run",
+        help="run the whole workflow (what `make report` does)",
+        description="Check the input files exist, clear a lock left by an interrupted run, "
+        "then run Snakemake on the synthetic cohort or on DATA (+ MAPPING). Paths are passed "
+        "to Snakemake as a config file, never through a shell.",
+    )
+    p.add_argument("--data", default=None, help="data file (default: the synthetic cohort)")
+    p.add_argument("--mapping", default=None, help="site mapping file")
+    p.add_argument("--cores", type=_positive, default=2)
+    p.add_argument(
+        "snakemake", nargs=argparse.REMAINDER, help="further Snakemake options, after --"
+    )
+    p.set_defaults(func=cmd_run)
     return parser
 
 
@@ -348,6 +465,12 @@ def main(argv: list[str] | None = None) -> int:
         if args.debug:
             raise
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a full disk, a read-only folder, a directory given as a file
+        if args.debug:
+            raise
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except Exception as exc:
         if args.debug:

@@ -21,6 +21,7 @@ import pyarrow.parquet as pq
 import pyreadstat
 
 from analysis.errors import AnalysisError
+from analysis.render.safe import csv_cell, csv_column
 from analysis.study import Study
 
 __all__ = ["FORMATS", "atomic_path", "write_cohort"]
@@ -89,7 +90,13 @@ def write_cohort(
     with atomic_path(out) as tmp:
         if fmt == "csv":
             for i, chunk in enumerate(chunks):
-                chunk.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
+                # Text cells and names that a spreadsheet would run as formulas are quoted
+                # (analysis.render.safe, shared with the table writers); numbers are not.
+                safe = chunk.copy(deep=False)  # the caller's frame is left as it was
+                for j in range(chunk.shape[1]):
+                    safe.isetitem(j, csv_column(chunk.iloc[:, j]))
+                safe.columns = [csv_cell(str(name)) for name in chunk.columns]
+                safe.to_csv(tmp, mode="w" if i == 0 else "a", header=i == 0, index=False)
                 rows += len(chunk)
         elif fmt == "parquet":
             writer = None

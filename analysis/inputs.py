@@ -2,6 +2,12 @@
 
 The validator, the derive step and the ``tables`` verb all see the same frame,
 so a site's file gives the same answer whichever command reads it.
+
+The frame carries ``frame.attrs["made_missing"]``: every cell that held something in
+the file and is missing in the frame, as ``{"column", "reason", "count", "first_row"}``
+records (column = the study's name after renaming; first_row = 1-based data row),
+sorted by column and reason; an empty list when nothing was made missing. Cells that
+were empty in the file are not listed.
 """
 
 from __future__ import annotations
@@ -37,10 +43,15 @@ def load_input(
 ) -> pd.DataFrame:
     """The input as the study file names it: read, then mapped (renames, codes, units)."""
     from analysis.io import read_cohort
+    from analysis.io._common import sort_made_missing
 
-    frame = read_cohort(path, **(options or ReadOptions()).as_kwargs())
+    kwargs = (options or ReadOptions()).as_kwargs()
+    if study.max_cell_chars is not None:
+        kwargs["max_cell_chars"] = study.max_cell_chars
+    frame = read_cohort(path, **kwargs)
     if mapping:
         from analysis.mapping import apply_mapping, load_mapping
 
         frame = apply_mapping(frame, load_mapping(mapping), study)
+    frame.attrs["made_missing"] = sort_made_missing(frame.attrs.get("made_missing", []))
     return frame

@@ -5,6 +5,9 @@ guide: ``docs/own-data.md``). Its sections are applied in this order:
 
 ``rename``     ``{column in the export: study variable}``
 ``drop``       ``[columns to discard]`` (names after ``rename``)
+``missing``    ``{column: [codes the site uses for "unknown"]}``; ``"*"`` for every column
+``not_applicable`` ``{column: [values meaning "does not apply"]}`` (e.g. "No" in
+               onset_hours for a patient without neurotoxicity)
 ``recode``     ``{variable: {source value: study code}}``, or the long form
                ``{variable: {values: {...}, unmapped: error|keep|missing}}``
 ``units``      ``{variable: unit of the export}`` -> the unit the study file declares
@@ -17,7 +20,14 @@ Every section after ``rename`` names columns as they are after renaming (the
 study name if renamed, otherwise the export's own name). The YAML is read with
 YAML 1.2 scalars: only ``true``/``false`` are booleans (``Y``, ``N``, ``yes``,
 ``no``, ``on``, ``off`` stay text), ``2016-06-14`` stays text, and ``01`` stays
-text (``1`` is a number).
+text (``1`` is a number). Duplicate keys and alias bombs are refused
+(:mod:`analysis.yaml_safe`), and so is a source value listed twice in any way that
+would make the result depend on which one wins (``1`` and ``"1"``; a code both
+declared missing and recoded).
+
+Everything the mapping makes missing (declared codes, not-applicable values, values
+recoded to ``null``, ``unmapped: missing``) is counted in
+``frame.attrs["made_missing"]``, after what the reader counted (renamed).
 
 Problems with the mapping file raise :class:`MappingError` (``file: key: problem``);
 problems with the data raise :class:`~analysis.errors.DataError` naming the
@@ -45,7 +55,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from analysis import yaml_safe
 from analysis.errors import DataError, MappingError
+from analysis.io._common import made_missing_entry, numeric_if_all_numbers, sort_made_missing
 from analysis.schema_check import first_error, key_path, load_schema, message_of
 from analysis.study import Study, Variable
 
@@ -245,6 +257,23 @@ class Mapping:
     def drop(self) -> list[str]:
         return list(self.raw.get("drop") or [])
 
+    def _codes(self, section: str) -> dict[str, list[Any]]:
+        """``{column: [codes]}`` of ``missing`` / ``not_applicable`` (a scalar is a list of one)."""
+        out = {}
+        for name, codes in (self.raw.get(section) or {}).items():
+            out[str(name)] = list(codes) if isinstance(codes, list) else [codes]
+        return out
+
+    @property
+    def missing(self) -> dict[str, list[Any]]:
+        """Declared missing codes per column; key ``"*"`` applies to every column."""
+        return self._codes("missing")
+
+    @property
+    def not_applicable(self) -> dict[str, list[Any]]:
+        """Values meaning "does not apply" per column: made missing, counted as such."""
+        return self._codes("not_applicable")
+
     @property
     def recode(self) -> dict[str, dict[str, Any]]:
         """``{variable: {"values": {source: target}, "unmapped": policy}}`` (long form)."""
@@ -285,7 +314,7 @@ def load_mapping(path: str | Path, study: Study | None = None) -> Mapping:
     except UnicodeDecodeError as exc:
         raise MappingError(f"{where}: not UTF-8 text (save the mapping file as UTF-8)") from exc
     try:
-        raw = yaml.load(text, Loader=_Loader)  # a SafeLoader subclass
+        raw = yaml_safe.load(text, loader=_Loader)  # no duplicate keys, no alias bombs
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -304,9 +333,11 @@ def load_mapping(path: str | Path, study: Study | None = None) -> Mapping:
 
 def _check_self(m: Mapping) -> None:
     """The schema, and the checks that need neither the study file nor the data."""
+    _check_key_spellings(m)
     problem = _schema_problem(m.path, m.raw)
     if problem:
         raise MappingError(problem)
+    _check_ambiguous_codes(m)
     seen: dict[str, str] = {}
     for src, dst in m.rename.items():
         if dst in seen:
@@ -336,6 +367,89 @@ def _check_self(m: Mapping) -> None:
                     f"{m.where(f'dates.{name}')}: '{name}' is also under {section}; "
                     "dates computes the column from scratch"
                 )
+
+
+_COLUMN_SECTIONS = ("rename", "missing", "not_applicable", "recode", "units", "dates", "constants")
+
+
+def _check_key_spellings(m: Mapping) -> None:
+    """Column keys that are the same name once read as text (``1`` and ``"1"``)."""
+    for section in _COLUMN_SECTIONS:
+        entries = m.raw.get(section)
+        if not isinstance(entries, dict):
+            continue  # the schema reports it
+        first: dict[str, Any] = {}
+        for key in entries:
+            if str(key) in first:
+                raise MappingError(
+                    f"{m.where(section)}: column {first[str(key)]!r} is listed twice "
+                    f"(also as {key!r}); keep one"
+                )
+            first[str(key)] = key
+
+
+def _same_in_data(a: Any, b: Any) -> bool:
+    """Whether two source values would match the same cells (as text, or as numbers)."""
+    if _text_key(a) == _text_key(b):
+        return True
+    fa, fb = _float_key(a), _float_key(b)
+    return fa is not None and fa == fb
+
+
+def _check_ambiguous_codes(m: Mapping) -> None:
+    """A source value listed twice, so that the outcome would depend on which one wins.
+
+    Keys of one recode that match the same cells: ``1``, ``1.0`` and ``"1"`` (and
+    ``" Y"`` / ``"Y"``) always, since readers give numbers or text depending on the file;
+    ``"01"`` and ``1`` (equal only as numbers) when their targets differ. Two ways of
+    giving empty cells a code (``null:`` and ``"":``). A value declared missing or not
+    applicable that a recode also maps, or that is both missing and not applicable.
+    """
+    for name, spec in m.recode.items():
+        keys = list(spec["values"])
+        blanks = [k for k in keys if k is None or _is_blank_value(k)]
+        if len(blanks) > 1:
+            raise MappingError(
+                f"{m.where(f'recode.{name}')}: empty cells are given a code twice "
+                f"({' and '.join(repr(k) for k in blanks)}); keep one"
+            )
+        keys = [k for k in keys if k not in blanks]
+        for i, a in enumerate(keys):
+            for b in keys[i + 1 :]:
+                same_text = _text_key(a) == _text_key(b)
+                if same_text or (_same_in_data(a, b) and spec["values"][a] != spec["values"][b]):
+                    raise MappingError(
+                        f"{m.where(f'recode.{name}')}: keys {a!r} and {b!r} match the same "
+                        "cells (a file may hold a code as a number or as text); keep one"
+                    )
+    missing, not_applicable = m.missing, m.not_applicable
+    for section, table in (("missing", missing), ("not_applicable", not_applicable)):
+        for name, codes in table.items():
+            key = f"{section}.{name}"
+            for i, a in enumerate(codes):
+                twin = next((b for b in codes[i + 1 :] if _same_in_data(a, b)), None)
+                if twin is not None:
+                    raise MappingError(
+                        f"{m.where(key)}: {a!r} and {twin!r} are the same value; keep one"
+                    )
+            for column in list(m.recode) if name == "*" else [name]:
+                for source in m.recode.get(column, {}).get("values", {}):
+                    if source is None or _is_blank_value(source):
+                        continue
+                    hit = next((c for c in codes if _same_in_data(c, source)), None)
+                    if hit is not None:
+                        raise MappingError(
+                            f"{m.where(key)}: {hit!r} is also mapped by recode.{column} "
+                            f"(key {source!r}); keep one"
+                        )
+    for name, codes in not_applicable.items():
+        declared = missing.get(name, []) + missing.get("*", [])
+        hit = next((c for c in codes if any(_same_in_data(c, d) for d in declared)), None)
+        if hit is not None:
+            raise MappingError(
+                f"{m.where(f'not_applicable.{name}')}: {hit!r} is also declared under "
+                "missing; keep one"
+            )
 
 
 # --------------------------------------------------------------------------- study checks
@@ -388,6 +502,13 @@ def check_mapping(mapping: Mapping, study: Study) -> None:
                 f"{m.where(f'rename.{src}')}: '{dst}' is not a variable of {study.path} "
                 f"nor a column read by dates{_suggest(dst, variables)}"
             )
+    for section in ("missing", "not_applicable"):
+        for name in getattr(m, section):
+            if name != "*" and name not in variables and name not in date_columns:
+                raise MappingError(
+                    f"{m.where(f'{section}.{name}')}: '{name}' is not a variable of "
+                    f"{study.path} nor a column read by dates{_suggest(name, variables)}"
+                )
     for name, spec in m.recode.items():
         var = need(name, f"recode.{name}")
         for source, target in spec["values"].items():
@@ -612,7 +733,58 @@ def _expand(values: list[Any], codes: np.ndarray, missing: Any, index: pd.Index)
     return pd.Series(np.array(values, dtype=object)[idx], index=index).infer_objects()
 
 
-def _recode(col: pd.Series, m: Mapping, name: str, spec: dict[str, Any], var: Variable):
+def _blank_declared(out: pd.DataFrame, m: Mapping) -> tuple[dict[str, np.ndarray], list[dict]]:
+    """Make declared missing and not-applicable values missing, in place.
+
+    Returns, per column, which rows were blanked (so that a recode's ``null:`` entry,
+    which gives *empty* cells a code, cannot turn them into a value), and the
+    ``made_missing`` records. Codes match like recode keys: ``99`` matches 99, 99.0 and
+    the text "99"; text is compared after trimming spaces, case-sensitively.
+    """
+    plans: dict[str, list[tuple[Any, str]]] = {}
+    for name, codes in m.missing.items():
+        if name != "*":
+            _need_column(out, m, f"missing.{name}", name)
+            plans.setdefault(name, []).extend(
+                (c, f"declared missing code {_show(c)} (mapping)") for c in codes
+            )
+    for name, codes in m.not_applicable.items():
+        _need_column(out, m, f"not_applicable.{name}", name)
+        plans.setdefault(name, []).extend(
+            (c, f"not applicable ({_show(c)}, mapping)") for c in codes
+        )
+    for name in map(str, out.columns):
+        for c in m.missing.get("*", []):  # the column's own list wins where they overlap
+            if not any(_same_in_data(c, d) for d, _ in plans.get(name, [])):
+                plans.setdefault(name, []).append(
+                    (c, f"declared missing code {_show(c)} (mapping)")
+                )
+    masks: dict[str, np.ndarray] = {}
+    counted: list[dict] = []
+    for name, plan in plans.items():
+        col = out[name]
+        key_of = _float_key if _is_numeric(col) else _text_key
+        codes, uniques = _factorize(col)
+        unique_keys = [key_of(u) for u in uniques]
+        total = np.zeros(len(col), dtype=bool)
+        for code, reason in plan:
+            key = key_of(code)
+            flag = np.array([k is not None and k == key for k in unique_keys], dtype=bool)
+            if key is None or not flag.any():
+                continue
+            mask = (codes >= 0) & flag[np.maximum(codes, 0)]
+            counted.append(made_missing_entry(name, reason, mask))
+            total |= mask
+        if total.any():
+            out[name] = numeric_if_all_numbers(col.mask(total))
+            masks[name] = total
+    return masks, counted
+
+
+def _recode(
+    col: pd.Series, m: Mapping, name: str, spec: dict[str, Any], var: Variable
+) -> tuple[pd.Series, list[dict]]:
+    """The recoded column and what it made missing (``null`` targets, ``unmapped: missing``)."""
     # Targets as the study's own code objects (1, not '1').
     targets = {
         k: (_code_for(var, t)[1] if var.codes and t is not None else t)
@@ -623,24 +795,29 @@ def _recode(col: pd.Series, m: Mapping, name: str, spec: dict[str, Any], var: Va
     numeric = _is_numeric(col)
     key_of = _float_key if numeric else _text_key
     lookup = {key_of(k): t for k, t in targets.items() if k not in blank_keys}
+    source_of = {key_of(k): k for k in targets if k not in blank_keys}
     valid = {key_of(c): c for c in var.codes}
     policy = spec["unmapped"]
 
     codes, uniques = _factorize(col)
     out: list[Any] = []
     bad = np.zeros(len(uniques), dtype=bool)
+    why: list[str | None] = [None] * len(uniques)  # why a distinct value became missing
     for i, value in enumerate(uniques):  # distinct values, not rows
         key = key_of(value)
         if _is_blank_value(value):
             out.append(blank_target)
         elif key in lookup:
             out.append(lookup[key])
+            if lookup[key] is None:
+                why[i] = f"recoded to missing ({_show(source_of[key])}, mapping)"
         elif policy == "keep" and var.codes and key in valid:
             out.append(valid[key])
         elif policy == "keep" and not var.codes:
             out.append(value)
         elif policy == "missing":
             out.append(None)
+            why[i] = "unmapped value set missing (unmapped: missing)"
         else:
             out.append(None)
             bad[i] = True
@@ -655,9 +832,13 @@ def _recode(col: pd.Series, m: Mapping, name: str, spec: dict[str, Any], var: Va
             f"{_rows_note(rows)}); add it, or set unmapped: keep or missing"
         )
     result = _expand(out, codes, blank_target, col.index)
+    counted = []
+    for reason in sorted({w for w in why if w}):
+        flag = np.array([w == reason for w in why], dtype=bool)
+        counted.append(made_missing_entry(name, reason, (codes >= 0) & flag[np.maximum(codes, 0)]))
     if var.type == "continuous" or _numeric_codes(var):
-        return _to_numeric_if_possible(result)
-    return result
+        return _to_numeric_if_possible(result), counted
+    return result, counted
 
 
 def _convert(col: pd.Series, m: Mapping, name: str, conv: UnitConversion) -> pd.Series:
@@ -719,10 +900,19 @@ def apply_mapping(frame: pd.DataFrame, mapping: Mapping, study: Study) -> pd.Dat
     _check_self(m)  # a Mapping built in code rather than by load_mapping is checked too
     check_mapping(m, study)
     out = _rename_and_drop(frame, m)
+    read_counts = [
+        {**e, "column": m.rename.get(e["column"], e["column"])}
+        for e in frame.attrs.get("made_missing", [])
+        if m.rename.get(e["column"], e["column"]) not in m.drop
+    ]
+    blanked, counted = _blank_declared(out, m)
 
     for name, spec in m.recode.items():
         col = _need_column(out, m, f"recode.{name}", name)
-        out[name] = _recode(col, m, name, spec, study.variables[name])
+        out[name], more = _recode(col, m, name, spec, study.variables[name])
+        counted += more
+        if name in blanked:  # declared missing stays missing, whatever `null:` says
+            out[name] = out[name].mask(blanked[name])
 
     for name, spec in m.units.items():
         col = _need_column(out, m, f"units.{name}", name)
@@ -763,4 +953,5 @@ def apply_mapping(frame: pd.DataFrame, mapping: Mapping, study: Study) -> pd.Dat
         var = study.variables[name]
         code = _code_for(var, value)[1] if var.codes and value is not None else value
         out[name] = pd.Series(np.nan if code is None else code, index=out.index)
+    out.attrs["made_missing"] = sort_made_missing(read_counts + counted)
     return out

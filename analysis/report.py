@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from analysis.export import atomic_path
-from analysis.render.grid import format_p, normality_grid, to_grid
-from analysis.render.writers import _environment, to_html, to_markdown
+from analysis.render.grid import LISTING_MAX_ROWS, format_p, normality_grid, to_grid
+from analysis.render.safe import md_text
+from analysis.render.writers import _environment, to_markdown
 from analysis.results import dumps, read_json
 from analysis.study import Study
 from analysis.tables import TEST_LABELS
 
-__all__ = ["methods_text", "provenance", "scorecard", "sha256", "write_report"]
+__all__ = ["input_list", "methods_text", "provenance", "scorecard", "sha256", "write_report"]
 
 PACKAGES = [
     "numpy",
@@ -98,6 +99,7 @@ def sha256(path: Path) -> str:
 
 
 def provenance(study: Study, inputs: list[Path]) -> dict[str, Any]:
+    """What the run was made with and from; each input hashed once (shown in the report too)."""
     versions = {}
     for name in PACKAGES:
         try:
@@ -114,6 +116,24 @@ def provenance(study: Study, inputs: list[Path]) -> dict[str, Any]:
     }
 
 
+def input_list(manifest: dict[str, Any]) -> list[dict[str, str]]:
+    """The inputs a report names: the study file and each input, by file name and SHA-256.
+
+    Taken from the provenance manifest so the report and provenance.json show the
+    same checksums. Only the file name is shown: a folder name may carry a patient's
+    or a site's name.
+    """
+    entries = [*manifest["inputs"], manifest["study_file"]]
+    seen: set[str] = set()
+    out = []
+    for entry in entries:
+        if entry["path"] in seen:
+            continue
+        seen.add(entry["path"])
+        out.append({"name": Path(entry["path"]).name, "sha256": entry["sha256"]})
+    return out
+
+
 def write_report(
     study: Study,
     result_paths: list[Path],
@@ -123,14 +143,25 @@ def write_report(
     data_label: str,
     inputs: list[Path] | None = None,
     validation_path: Path | None = None,
+    *,
+    listing_max_rows: int | None = LISTING_MAX_ROWS,
 ) -> list[Path]:
-    """Write report.html, report.md and provenance.json next to each other."""
+    """Write report.html, report.md and provenance.json next to each other.
+
+    A listing shows at most ``listing_max_rows`` rows (``None``: all), as in the
+    rendered tables.
+    """
     results = [read_json(p) for p in result_paths]
     order = {oid: i for i, oid in enumerate(sorted(study.output_ids(), key=_table_number))}
     results.sort(key=lambda r: order.get(r.get("table") or r.get("model"), 99))
     by_id = {r.get("table") or r.get("model"): r for r in results}
-    grids = [to_grid(r) for r in results]
-    flow = read_json(flow_path)["steps"] if flow_path else []
+    grids = [to_grid(r, listing_max_rows=listing_max_rows) for r in results]
+    flow_doc = read_json(flow_path) if flow_path else {}
+    checks = _data_checks(validation_path)
+    flow_missing = flow_doc.get("made_missing") or []
+    if checks and checks["made_missing"] == flow_missing:
+        flow_missing = []  # the same entries, already listed under the data checks
+    manifest = provenance(study, inputs or [])
     captions = {fig["id"]: fig["caption"] for fig in study.figures}
     figures = [
         {
@@ -142,37 +173,123 @@ def write_report(
     context = {
         "study": study.raw["study"],
         "data_label": data_label,
-        "flow": flow,
-        "tables": [to_html(g, standalone=False) for g in grids],
+        "inputs": input_list(manifest),
+        "flow": [{**step, "detail": _exclusion_detail(step)} for step in flow_doc.get("steps", [])],
+        "flow_missing": flow_missing,
+        "tables": grids,
         "normality": [
-            to_html(g, standalone=False)
+            g
             for g in (normality_grid(r) for r in results if r.get("kind") == "summary")
             if g is not None
         ],
         "figures": figures,
         "methods": methods_text(study, results),
         "scorecard": scorecard(study, by_id),
-        "checks": _data_checks(validation_path),
+        "checks": checks,
     }
     html = _environment().get_template("report.html").render(**context)
-    md_parts = [f"# {study.title}", "", f"Data: {data_label}", ""]
-    md_parts += [to_markdown(g) for g in grids]
-    md_parts += ["## Methods", ""] + [p + "\n" for p in context["methods"]]
     out_html = Path(out_html)
     out_md = out_html.with_suffix(".md")
     out_prov = out_html.with_name("provenance.json")
     for path, text in (
         (out_html, html),
-        (out_md, "\n".join(md_parts)),
-        (out_prov, dumps(provenance(study, inputs or []))),
+        (out_md, _markdown(context)),
+        (out_prov, dumps(manifest)),
     ):
         with atomic_path(path) as tmp:
             tmp.write_text(text, encoding="utf-8")
     return [out_html, out_md, out_prov]
 
 
+def _exclusion_detail(step: dict[str, Any]) -> str:
+    """Why a step's rows went, when flow.json splits the count (newer files do)."""
+    parts = []
+    if step.get("excluded_not_met"):
+        parts.append(f"{step['excluded_not_met']} did not meet the criterion")
+    if step.get("excluded_value_missing"):
+        by_var = ", ".join(
+            f"{k} {v}" for k, v in (step.get("missing_variables") or {}).items() if v
+        )
+        parts.append(
+            f"{step['excluded_value_missing']} had a missing value"
+            + (f" ({by_var})" if by_var else "")
+        )
+    return "; ".join(parts)
+
+
+def _md_table(header: list[str], rows: list[list[Any]]) -> list[str]:
+    """A small Markdown table, every cell escaped (md_text)."""
+    lines = ["| " + " | ".join(md_text(h) for h in header) + " |"]
+    lines.append("|" + "|".join("---" for _ in header) + "|")
+    lines += ["| " + " | ".join(md_text(c) for c in row) + " |" for row in rows]
+    return [*lines, ""]
+
+
+def _made_missing_md(entries: list[dict[str, Any]], caption: str) -> list[str]:
+    if not entries:
+        return []
+    rows = [[e["column"], e["reason"], e["count"]] for e in entries]
+    return [f"**{md_text(caption)}**", "", *_md_table(["Column", "Reason", "Count"], rows)]
+
+
+def _markdown(context: dict[str, Any]) -> str:
+    """report.md: the same sections as report.html; user text always through md_text.
+
+    Built in Python rather than from a template: jinja2 has no Markdown
+    autoescaping, and a forgotten filter in a template would leave a label live.
+    """
+    study = context["study"]
+    parts = [f"# {md_text(study['title'])}", ""]
+    if study.get("citation"):
+        parts += [f"Reproduction of: {md_text(study['citation'])}", ""]
+    parts += [f"Data: {md_text(context['data_label'])}", ""]
+    if context["inputs"]:
+        parts += ["## Inputs", ""]
+        parts += _md_table(
+            ["File", "SHA-256"], [[i["name"], i["sha256"]] for i in context["inputs"]]
+        )
+    if context["flow"]:
+        parts += ["## Cohort", ""]
+        detail = any(s["detail"] for s in context["flow"])
+        parts += _md_table(
+            ["Step", "Criterion", "n", "Excluded"] + (["Why"] if detail else []),
+            [
+                [s["step"], s["label"], s["n"], s["excluded"]] + ([s["detail"]] if detail else [])
+                for s in context["flow"]
+            ],
+        )
+    parts += _made_missing_md(context["flow_missing"], "Values made missing during derivation")
+    checks = context["checks"]
+    if checks:
+        parts += ["## Data checks", ""]
+        parts += [
+            f"{checks['n_rows']} rows validated against the study file: no errors, "
+            f"{len(checks['warnings'])} warning(s).",
+            "",
+        ]
+        parts += [f"- {md_text(line)}" for line in checks["warnings"] + checks["more"]]
+        if checks["warnings"] or checks["more"]:
+            parts.append("")
+        parts += _made_missing_md(checks["made_missing"], "Values made missing")
+        if checks["missing_by_column"] is not None:
+            if checks["missing_by_column"]:
+                parts += ["**Missing values by column**", ""]
+                parts += _md_table(["Column", "Missing"], checks["missing_by_column"])
+            else:
+                parts += ["No column has missing values.", ""]
+    parts += ["## Tables", ""]
+    parts += [to_markdown(g) for g in context["tables"]]
+    parts += ["## Methods", ""] + [md_text(p, line_start=True) + "\n" for p in context["methods"]]
+    parts += [
+        "Provenance (package versions, input checksums, time of the run): provenance.json.",
+        "",
+    ]
+    return "\n".join(parts)
+
+
 def _data_checks(validation_path: Path | None) -> dict[str, Any] | None:
-    """The validation warnings (errors would have stopped the run), as report lines."""
+    """The validation warnings (errors would have stopped the run), as report lines,
+    with the values made missing and the missing counts per column when the file has them."""
     if validation_path is None:
         return None
     report = read_json(validation_path)
@@ -185,7 +302,22 @@ def _data_checks(validation_path: Path | None) -> dict[str, Any] | None:
             ) if part
         )  # fmt: skip
         lines.append(f"{where}: {p['message']} [{p['rule']}]" if where else p["message"])
-    return {"n_rows": report["n_rows"], "warnings": lines, "more": report["more_rows_not_listed"]}
+    by_column = report.get("missing_by_column")
+    return {
+        "n_rows": report["n_rows"],
+        "warnings": lines,
+        "more": [
+            f"{key}: {count} more row(s) not listed"
+            for key, count in (report.get("more_rows_not_listed") or {}).items()
+        ],
+        "made_missing": report.get("made_missing") or [],
+        # [[column, count]] for columns with any missing value; None: not in the file
+        "missing_by_column": (
+            None
+            if by_column is None
+            else [[column, count] for column, count in by_column.items() if count]
+        ),
+    }
 
 
 def _table_number(output_id: str) -> tuple[int, str]:

@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from analysis import yaml_safe
 from analysis.errors import StudyFileError
 from analysis.schema_check import first_error, key_path, load_schema, message_of
 
@@ -86,6 +87,16 @@ class Study:
     def policies(self) -> dict[str, dict[str, Any]]:
         """The built-in policies, overridden or extended by the study file's own."""
         return {**default_policies(), **self.raw.get("policies", {})}
+
+    @property
+    def limits(self) -> dict[str, Any]:
+        """``limits:`` of the study file (e.g. ``max_cell_chars``); empty when not given."""
+        return dict(self.raw.get("limits") or {})
+
+    @property
+    def max_cell_chars(self) -> int | None:
+        """Longest text cell the readers accept; None means their default (32,767)."""
+        return self.limits.get("max_cell_chars")
 
     @property
     def inclusion(self) -> list[dict[str, Any]]:
@@ -277,7 +288,7 @@ def load_study(path: str | Path) -> Study:
     except OSError as exc:
         raise StudyFileError(f"{where}: cannot read study file ({exc.strerror})") from exc
     try:
-        raw = yaml.safe_load(text)
+        raw = yaml_safe.load(text)  # no duplicate keys, no alias bombs
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -5,22 +5,34 @@ Which summary and which test each row gets is decided by the table's policy
 the test that ran and why. Numbers stay unrounded; renderers round.
 Each variable is split into groups once, and every statistic is one
 vectorised call per group, so the cost is linear in rows.
+
+:func:`table_issues` says up front, from counts alone, what would stop a table or
+leave it without tests; the validator runs it on the included cohort and
+:func:`build_table` refuses on its errors, so both give the same one-line answer.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from analysis.derive import apply_where
-from analysis.errors import StudyFileError
+from analysis.errors import AnalysisError, DataError, StudyFileError
 from analysis.stats import contingency, descriptive, effect_size, nonparametric, parametric
 from analysis.stats.normality import normality as normality_test
 from analysis.study import Study, Variable
 
-__all__ = ["SCHEMA_VERSION", "TEST_LABELS", "build_listing", "build_summary_table", "build_table"]
+__all__ = [
+    "SCHEMA_VERSION",
+    "TEST_LABELS",
+    "Issue",
+    "build_listing",
+    "build_summary_table",
+    "build_table",
+    "table_issues",
+]
 
 SCHEMA_VERSION = "1.0"
 
@@ -40,6 +52,20 @@ TEST_LABELS = {
 
 _TWO_GROUP = {"student_t", "welch_t", "mann_whitney", "mann_whitney_exact"}
 _CATEGORICAL = {"chi_square", "yates_chi_square", "fisher_exact"}
+_CONTINUOUS = _TWO_GROUP | {"anova", "welch_anova", "kruskal_wallis"}
+
+
+class Issue(NamedTuple):
+    """Something the data do to a table or model, found before it is computed.
+
+    ``error``: the output cannot be produced; ``warning``: it can, but with less
+    (an empty group, no tests). ``message`` is one line naming the table or model.
+    """
+
+    severity: str  # "error" | "warning"
+    column: str | None
+    rule: str
+    message: str
 
 
 def _group_index(
@@ -58,11 +84,14 @@ def _numeric(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
 
 
-def _run_continuous_test(test: str, groups: list[np.ndarray]) -> dict[str, Any]:
+def _run_continuous_test(test: str, groups: list[np.ndarray], context: str = "") -> dict[str, Any]:
+    """The test's result; ``context`` ("table t, variable 'x'") starts any error."""
     if test == "none":
         return {"method": "none", "statistic": None, "df": None, "p_value": None}
     if test in _TWO_GROUP and len(groups) != 2:
-        raise StudyFileError(f"test '{test}' needs exactly two groups, found {len(groups)}")
+        raise StudyFileError(
+            f"{context}: test '{test}' needs exactly two groups, found {len(groups)} with data"
+        )
     if test == "student_t":
         return parametric.student_t(*groups)
     if test == "welch_t":
@@ -77,7 +106,7 @@ def _run_continuous_test(test: str, groups: list[np.ndarray]) -> dict[str, Any]:
         return parametric.welch_anova(groups)
     if test == "kruskal_wallis":
         return nonparametric.kruskal_wallis(groups)
-    raise StudyFileError(f"test '{test}' cannot be used on a continuous variable")
+    raise StudyFileError(f"{context}: test '{test}' cannot be used on a continuous variable")
 
 
 def _default_test(branch: dict[str, Any], k: int) -> str:
@@ -115,6 +144,7 @@ def _continuous_row(
     override: dict[str, Any],
     tested: bool,
     overall: bool,
+    context: str = "",
 ) -> dict[str, Any]:
     x = _numeric(data[var.name])
     arrays = [x[idx] for _, _, idx in groups]
@@ -152,7 +182,7 @@ def _continuous_row(
         test_name = "none"
         if tested:
             reason = "fewer than two groups with data"
-    result = _run_continuous_test(test_name, testable)
+    result = _run_continuous_test(test_name, testable, context)
     return {
         "variable": var.name,
         "label": var.display_label(),
@@ -179,6 +209,7 @@ def _categorical_rows(
     override: dict[str, Any],
     tested: bool,
     overall: bool,
+    context: str = "",
 ) -> list[dict[str, Any]]:
     values = data[var.name].to_numpy()
     levels = var.levels
@@ -194,13 +225,20 @@ def _categorical_rows(
     result_test = "none"
     if tested and test_name != "none" and group_var is not None:
         if test_name not in _CATEGORICAL:
-            raise StudyFileError(f"test '{test_name}' cannot be used on categorical '{var.name}'")
+            raise StudyFileError(
+                f"{context}: test '{test_name}' cannot be used on a categorical variable"
+            )
         table = contingency.table_from_codes(
             data[group_var.name].to_numpy(), values, group_var.levels, levels
         )
         table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
         if table.shape[0] < 2 or table.shape[1] < 2:
             reason = "fewer than two groups or levels with data"
+        elif test_name == "yates_chi_square" and table.shape != (2, 2):
+            raise StudyFileError(
+                f"{context}: test 'yates_chi_square' needs a 2x2 table, found "
+                f"{table.shape[0]}x{table.shape[1]} (groups x levels with data)"
+            )
         else:
             result_test, result = _categorical_test(test_name, table, cat_policy)
             if result_test != test_name:
@@ -262,14 +300,198 @@ def _policy(study: Study, table: dict[str, Any]) -> dict[str, Any]:
         raise StudyFileError(f"{study.path}: policy '{name}' is not defined") from None
 
 
+def _needed_columns(study: Study, table: dict[str, Any]) -> list[str]:
+    """Every column the table reads: filter, grouping, rows and their ``only_if`` references."""
+    names = list((table.get("where") or {}).keys())
+    if table.get("kind", "summary") == "listing":
+        names += [c for c in table["columns"] if not study.variables[c].identifier]
+        names += list(table.get("sort_by", []))
+    else:
+        names += [table["group_by"]] if "group_by" in table else []
+        for name in table["rows"]:
+            names.append(name)
+            only_if = study.variables[name].only_if
+            names += list(only_if) if only_if else []
+    return list(dict.fromkeys(names))
+
+
+def _where_text(table: dict[str, Any]) -> str:
+    where = table.get("where")
+    if not where:
+        return ""
+    return " where " + ", ".join(f"{k} = {v}" for k, v in where.items())
+
+
+def _group_codes(data: pd.DataFrame, group_var: Variable) -> np.ndarray:
+    """Each row's group as 0..k-1 in code order (-1 if not a declared code)."""
+    return pd.Categorical(data[group_var.name], categories=group_var.levels).codes
+
+
+def _candidate_tests(policy: dict[str, Any], override: dict[str, Any], k: int) -> set[str]:
+    """The continuous tests a row may get with k groups, whatever normality decides."""
+    if "test" in override:
+        return {override["test"]}
+    branches = (
+        [policy["normal"], policy["non_normal"]] if policy.get("normality") else [policy["normal"]]
+    )
+    return {_default_test(branch, k) for branch in branches}
+
+
+def _resolve(study: Study, table_id: str, policy: str | None) -> dict[str, Any]:
+    table = study.table(table_id)
+    if policy is not None and "group_by" in table and table.get("kind", "summary") != "listing":
+        table = {**table, "policy": policy}
+    return table
+
+
+def table_issues(
+    cohort: pd.DataFrame, study: Study, table_id: str, policy: str | None = None
+) -> list[Issue]:
+    """What the data would do to one table, from counts alone (no statistic is computed).
+
+    Errors: a column the table reads is absent; a test that cannot run on the groups
+    that have data (a two-group test on three, Yates' correction on a larger table),
+    or one that does not fit the variable. Warnings, the table still renders: no rows,
+    fewer than two groups with data (no tests), a declared group with no rows (shown
+    empty, tests compare the others). ``cohort`` is what the table sees: the included
+    rows.
+    """
+    table = _resolve(study, table_id, policy)
+    tid = table["id"]
+    issues = [
+        Issue("error", name, "table_column",
+              f"table {tid}: column '{name}' is needed but not in the data")
+        for name in _needed_columns(study, table) if name not in cohort.columns
+    ]  # fmt: skip
+    if issues or table.get("kind", "summary") == "listing":
+        return issues
+    data = apply_where(cohort, table.get("where"))
+    where = _where_text(table)
+    if len(data) == 0:
+        return [Issue("warning", None, "table_empty",
+                      f"table {tid}: none of the {len(cohort)} included row(s){where}: "
+                      "the table is empty")]  # fmt: skip
+    if "group_by" not in table:
+        return issues
+    group_var = study.variables[table["group_by"]]
+    gname = group_var.name
+    data = data.loc[data[gname].notna()]
+    pol = _policy(study, table)
+    overrides = table.get("overrides", {})
+    codes = _group_codes(data, group_var)
+    sizes = np.bincount(codes[codes >= 0], minlength=len(group_var.levels))
+    with_data = int(np.count_nonzero(sizes))
+    declares_tests = pol["categorical"]["test"] != "none" or any(
+        t != "none" for b in ("normal", "non_normal") for t in (pol[b]["two_groups"],
+                                                                 pol[b]["k_groups"])
+    ) or any("test" in o and o["test"] != "none" for o in overrides.values())  # fmt: skip
+    if with_data < 2:
+        if declares_tests:
+            issues.append(Issue(
+                "warning", gname, "single_group",
+                f"table {tid}: only {with_data} group(s) present in '{gname}' among the "
+                f"{len(data)} included row(s){where}: the table will have no tests",
+            ))  # fmt: skip
+        return issues
+    for (code, label), size in zip(group_var.codes.items(), sizes, strict=True):
+        if size == 0:
+            issues.append(Issue(
+                "warning", gname, "empty_group",
+                f"table {tid}: group {code} ({label}) of '{gname}' has no rows among the "
+                f"{len(data)} included row(s){where}: shown empty, tests compare the other "
+                "groups",
+            ))  # fmt: skip
+    for name in table["rows"]:
+        var = study.variables[name]
+        override = overrides.get(name, {})
+        subset = np.ones(len(data), bool)
+        if var.only_if:
+            ((ref, ref_codes),) = var.only_if.items()
+            subset = data[ref].isin(ref_codes).to_numpy()
+        context = f"table {tid}, variable '{name}'"
+        if var.is_categorical and override.get("summary", "n_pct") == "n_pct":
+            test = override.get("test") or pol["categorical"]["test"]
+            if test != "none" and test not in _CATEGORICAL:
+                issues.append(Issue("error", name, "table_test",
+                                    f"{context}: test '{test}' cannot be used on a categorical "
+                                    "variable"))  # fmt: skip
+            elif test == "yates_chi_square":
+                ok = subset & (codes >= 0) & data[name].isin(var.levels).to_numpy()
+                n_groups = np.unique(codes[ok]).size
+                n_levels = pd.unique(data[name].to_numpy()[ok]).size
+                if n_groups >= 2 and n_levels >= 2 and (n_groups, n_levels) != (2, 2):
+                    issues.append(Issue(
+                        "error", name, "table_test",
+                        f"{context}: test 'yates_chi_square' needs a 2x2 table, found "
+                        f"{n_groups}x{n_levels} (groups x levels with data{where})",
+                    ))  # fmt: skip
+            continue
+        values = pd.to_numeric(data[name], errors="coerce").notna().to_numpy()
+        k = np.unique(codes[subset & (codes >= 0) & values]).size
+        if k < 2:
+            if "test" not in override or override["test"] != "none":
+                issues.append(Issue(
+                    "warning", name, "single_group",
+                    f"{context}: only {k} group(s) of '{gname}' have values among the "
+                    f"{len(data)} included row(s){where}: no test",
+                ))  # fmt: skip
+            continue
+        for test in sorted(_candidate_tests(pol, override, k)):
+            if test != "none" and test not in _CONTINUOUS:
+                issues.append(Issue("error", name, "table_test",
+                                    f"{context}: test '{test}' cannot be used on a continuous "
+                                    "variable"))  # fmt: skip
+            elif test in _TWO_GROUP and k != 2:
+                issues.append(Issue(
+                    "error", name, "table_test",
+                    f"{context}: test '{test}' needs exactly two groups, but {k} groups of "
+                    f"'{gname}' have values{where}",
+                ))  # fmt: skip
+    return issues
+
+
+def _refuse(issues: list[Issue]) -> None:
+    """Raise the first error of ``issues`` (warnings pass: the output can be produced)."""
+    for issue in issues:
+        if issue.severity == "error":
+            raise DataError(issue.message)
+
+
+def _value_errors(data: pd.DataFrame, var: Variable, context: str) -> None:
+    """Values the statistics would refuse, named by cohort row (1-based) and value."""
+    values = data[var.name]
+    if var.is_categorical:
+        bad = values.notna() & ~values.isin(var.levels)
+        what = "not a declared code (" + ", ".join(f"{k}={v}" for k, v in var.codes.items())
+        what += ")"
+    else:
+        x = pd.to_numeric(values, errors="coerce")
+        bad = (x.notna() & ~np.isfinite(x)) | (x.isna() & values.notna())
+        what = "not a finite number"
+    if bad.any():
+        first = int(np.flatnonzero(bad.to_numpy())[0])
+        value = values.iloc[first]
+        value = value.item() if isinstance(value, np.generic) else value
+        raise DataError(
+            f"{context}, cohort row {int(data.index[first]) + 1}, value {value!r}: {what}"
+            + (f" ({int(bad.sum()) - 1} more row(s))" if bad.sum() > 1 else "")
+        )
+
+
 def build_summary_table(
     cohort: pd.DataFrame, study: Study, table: dict[str, Any]
 ) -> dict[str, Any]:
     """Results of one summary table (Table 1-style), as the results-JSON dict."""
+    tid = table["id"]
+    for name in _needed_columns(study, table):
+        if name not in cohort.columns:
+            raise StudyFileError(f"{study.path}: table {tid}: column '{name}' not in data")
+    cohort = cohort.reset_index(drop=True)  # cohort row numbers in messages
     data = apply_where(cohort, table.get("where"))
     group_var = study.variables[table["group_by"]] if "group_by" in table else None
     if group_var is not None:
         data = data.loc[data[group_var.name].notna()]
+        _value_errors(data, group_var, f"table {tid}, grouping variable '{group_var.name}'")
     groups = _group_index(data, group_var)
     policy = _policy(study, table)
     overrides = table.get("overrides", {})
@@ -278,8 +500,7 @@ def build_summary_table(
     rows: list[dict[str, Any]] = []
     for name in table["rows"]:
         var = study.variables[name]
-        if name not in data.columns:
-            raise StudyFileError(f"{study.path}: table {table['id']}: column '{name}' not in data")
+        context = f"table {tid}, variable '{name}'"
         override = overrides.get(name, {})
         var_data, var_groups = data, groups
         if var.only_if:
@@ -287,16 +508,23 @@ def build_summary_table(
             ((ref, codes),) = var.only_if.items()
             var_data = data.loc[data[ref].isin(codes)]
             var_groups = _group_index(var_data, group_var)
-        if var.is_categorical and override.get("summary", "n_pct") == "n_pct":
-            rows.extend(
-                _categorical_rows(
-                    var, var_data, var_groups, group_var, policy, override, tested, overall
-                )
-            )
-        else:
-            rows.append(
-                _continuous_row(var, var_data, var_groups, policy, override, tested, overall)
-            )
+        _value_errors(var_data, var, context)
+        try:
+            if var.is_categorical and override.get("summary", "n_pct") == "n_pct":
+                rows.extend(
+                    _categorical_rows(var, var_data, var_groups, group_var, policy, override,
+                                      tested, overall, context)
+                )  # fmt: skip
+            else:
+                rows.append(
+                    _continuous_row(var, var_data, var_groups, policy, override, tested,
+                                    overall, context)
+                )  # fmt: skip
+        except AnalysisError:
+            raise
+        except (ValueError, ZeroDivisionError, np.linalg.LinAlgError) as exc:
+            # the statistics refuse data they cannot use; say which table and variable
+            raise DataError(f"{context}: {exc}") from exc
     return {
         "schema_version": SCHEMA_VERSION,
         "study": study.id,
@@ -332,6 +560,9 @@ def _is_number(value: Any) -> bool:
 
 def build_listing(cohort: pd.DataFrame, study: Study, table: dict[str, Any]) -> dict[str, Any]:
     """One row per subject, numbered 1..k; identifiers are never listed."""
+    for name in _needed_columns(study, table):
+        if name not in cohort.columns:
+            raise StudyFileError(f"{study.path}: table {table['id']}: column '{name}' not in data")
     data = apply_where(cohort, table.get("where"))
     sort_by = [c for c in table.get("sort_by", []) if c in data.columns]
     if sort_by:
@@ -358,10 +589,13 @@ def build_table(
     cohort: pd.DataFrame, study: Study, table_id: str, policy: str | None = None
 ) -> dict[str, Any]:
     """One table of the study; ``policy`` replaces the policy of every grouped summary
-    table (a sensitivity analysis, e.g. ``recommended`` instead of ``paper``)."""
-    table = study.table(table_id)
+    table (a sensitivity analysis, e.g. ``recommended`` instead of ``paper``).
+
+    Refuses with a one-line :class:`AnalysisError` naming the table and variable when
+    :func:`table_issues` finds an error.
+    """
+    table = _resolve(study, table_id, policy)
     if table.get("kind", "summary") == "listing":
         return build_listing(cohort, study, table)
-    if policy is not None and "group_by" in table:
-        table = {**table, "policy": policy}
+    _refuse(table_issues(cohort, study, table_id, policy))
     return build_summary_table(cohort, study, table)

@@ -8,6 +8,12 @@ pandera's lazy mode collects every failure; this module only turns them into
 one line each (file, column, row, value, rule) and caps each rule at
 ``MAX_ROWS_PER_RULE`` listed rows. Errors stop the run; warnings go into the
 report.
+
+It then derives the cohort as ``derive`` will (every input row: derived values
+outside their declared range or codes are errors naming the sources), applies the
+inclusion criteria, and asks each table and model what those included rows would
+do to it (:func:`analysis.tables.table_issues`, :func:`analysis.models.model_issues`):
+an output that cannot be produced is an error here, not a crash later.
 """
 
 from __future__ import annotations
@@ -20,8 +26,18 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
-from analysis.derive import EGFR_EQUATIONS, is_identifier
+from analysis.derive import (
+    EGFR_EQUATIONS,
+    apply_inclusion,
+    derive_variables,
+    derived_value_problems,
+    drop_identifiers,
+    is_identifier,
+)
+from analysis.errors import AnalysisError
+from analysis.models import model_issues
 from analysis.study import Study, Variable
+from analysis.tables import table_issues
 
 __all__ = ["Problem", "ValidationReport", "validate_frame"]
 
@@ -47,6 +63,12 @@ class ValidationReport:
     n_rows: int
     problems: list[Problem] = field(default_factory=list)
     truncated: dict[str, int] = field(default_factory=dict)
+    # values the readers or the mapping turned into missing (``frame.attrs``), as given
+    made_missing: list[dict[str, Any]] = field(default_factory=list)
+    # missing values per study variable present in the data
+    missing_by_column: dict[str, int] = field(default_factory=dict)
+    # rows the tables and models will see (after the inclusion criteria); None if not derived
+    n_included: int | None = None
 
     @property
     def errors(self) -> list[Problem]:
@@ -74,6 +96,9 @@ class ValidationReport:
             "n_warnings": len(self.warnings),
             "problems": [asdict(p) for p in self.problems],
             "more_rows_not_listed": self.truncated,
+            "made_missing": self.made_missing,
+            "missing_by_column": self.missing_by_column,
+            "n_included": self.n_included,
         }
 
 
@@ -270,6 +295,10 @@ def _check_message(study: Study, column: str, check: str) -> str:
 def validate_frame(frame: pd.DataFrame, study: Study, source: str = "data") -> ValidationReport:
     """Every problem of ``frame`` against ``study``: one pass, all rules."""
     c = _Collector(frame.reset_index(drop=True), study, source)
+    c.report.made_missing = list(frame.attrs.get("made_missing", []))
+    c.report.missing_by_column = {
+        name: int(frame[name].isna().sum()) for name in study.variables if name in frame.columns
+    }
     if len(frame) == 0:
         c.add("error", None, "empty", "no data rows")
         return c.report
@@ -284,22 +313,54 @@ def validate_frame(frame: pd.DataFrame, study: Study, source: str = "data") -> V
     for var in study.variables.values():
         if var.name in present and not var.identifier and data[var.name].isna().all():
             c.add("warning", var.name, "all_missing", "every value is missing")
-    _design_warnings(c, data, present)
+    if not any(p.rule == "required_column" for p in c.report.errors):
+        _output_checks(c, data)
     return c.report
 
 
-def _design_warnings(c: _Collector, data: pd.DataFrame, present: set[str]) -> None:
-    """Data that are valid but leave a table without tests or a model without events."""
-    grouping = {t["group_by"] for t in c.study.tables if "group_by" in t} & present
-    for name in sorted(grouping):
-        groups = data[name].dropna().unique()
-        if len(groups) < 2:
-            c.add("warning", name, "single_group",
-                  f"only {len(groups)} group(s) present: tables grouped by '{name}' "
-                  "will have no tests")  # fmt: skip
-    for model in c.study.models:
-        outcome = model["outcome"]
-        if outcome in present and not (data[outcome] == model["event"]).any():
-            c.add("warning", outcome, "no_events",
-                  f"no events ({outcome} = {model['event']}): model '{model['id']}' "
-                  "cannot be fitted")  # fmt: skip
+def _output_checks(c: _Collector, data: pd.DataFrame) -> None:
+    """Derive as ``derive`` will, then ask every table and model about the included rows."""
+    try:
+        derived = derive_variables(drop_identifiers(data, c.study), c.study)
+    except AnalysisError as exc:
+        c.add("error", None, "derive", str(exc))
+        return
+    _derived_values(c, derived)
+    cohort, _, _ = apply_inclusion(derived, c.study)
+    c.report.n_included = len(cohort)
+    checks = [(t["id"], table_issues) for t in c.study.tables]
+    checks += [(m["id"], model_issues) for m in c.study.models]
+    for output_id, issues_of in checks:
+        try:
+            issues = issues_of(cohort, c.study, output_id)
+        except AnalysisError as exc:
+            c.add("error", None, "output", f"{output_id}: {exc}")
+            continue
+        for issue in issues:
+            c.add(issue.severity, issue.column, issue.rule, issue.message)
+
+
+def _derived_values(c: _Collector, derived: pd.DataFrame) -> None:
+    """Derived values outside their declared range or codes, unless already reported.
+
+    A row is skipped when the derived column itself (as given in the file) or one of
+    its sources already has an error on that row: one cause, one line.
+    """
+    flagged = {(p.column, p.row) for p in c.report.errors if p.row is not None}
+    listed: dict[str, int] = {}
+    for problem in derived_value_problems(derived, c.study):
+        spec = c.study.variables[problem.variable].derive or {}
+        sources = [v for k, v in spec.items() if isinstance(v, str) and k != "kind"]
+        if any((name, problem.row) in flagged for name in [problem.variable, *sources]):
+            continue
+        shown = listed.get(problem.variable, 0)
+        listed[problem.variable] = shown + 1
+        if shown >= MAX_ROWS_PER_RULE:
+            key = f"{problem.variable}:derived_range"
+            c.report.truncated[key] = c.report.truncated.get(key, 0) + 1
+            continue
+        value = problem.value
+        if isinstance(value, float):
+            value = float(f"{value:.4g}")
+        c.report.problems.append(Problem("error", problem.variable, problem.row, value,
+                                         "derived_range", problem.description))  # fmt: skip

@@ -1,36 +1,96 @@
-# Helpers shared by the rules: where the input comes from, which outputs exist.
+# Helpers shared by the rules: where the input comes from, which outputs exist, and the
+# content checksums that make Snakemake rerun a step whenever what it reads changes.
+#
+# Files named by the user (study, data, mapping, synthetic assumptions) are passed to the
+# steps as params, never as shell text: every value is quoted with `:q`, and each rule
+# carries the inputs' checksums as a param, so Snakemake's params rerun trigger fires on
+# any change of content, whatever the modification times say.
 
+import shlex
+import sys
 from pathlib import Path
 
+from analysis.errors import AnalysisError
+from analysis.fingerprint import run_fingerprint
 from analysis.study import load_study
+from analysis.workflow import remove_stale_report
 
-STUDY_FILE = config["study"]
-STUDY = load_study(STUDY_FILE)
+
+def _refuse(message):
+    """One line on stderr and exit status 2, before any job runs."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)
+
+
+def _existing(option, value):
+    if value is None:
+        return None
+    path = Path(value)
+    if not path.is_file():
+        _refuse(f"{option}: {value}: {'not a file' if path.exists() else 'file not found'}")
+    return value
+
+
+SYNTHETIC = config["data"] == "synthetic"
+STUDY_FILE = _existing("study", config["study"])
+DATA_FILE = None if SYNTHETIC else _existing("data", config["data"])
+MAPPING = _existing("mapping", config.get("mapping") or None)
+SYNTH_PARAMS = _existing("synthetic.params", config["synthetic"]["params"]) if SYNTHETIC else None
+INPUT_DATA = "results/synthetic/cohort.parquet" if SYNTHETIC else DATA_FILE
+# The generated cohort is a workflow file (an input); a site's file is referenced by content.
+GENERATED_DATA = [INPUT_DATA] if SYNTHETIC else []
+LISTING_MAX_ROWS = config.get("listing_max_rows", 500)
+
+try:
+    STUDY = load_study(STUDY_FILE)
+except AnalysisError as exc:
+    _refuse(exc)
 OUTPUT_IDS = STUDY.output_ids()
 FIGURE_STEMS = [figure["id"] for figure in STUDY.figures]
 ENV = "../envs/analysis.yaml"
-SYNTHETIC = config["data"] == "synthetic"
-INPUT_DATA = "results/synthetic/cohort.parquet" if SYNTHETIC else config["data"]
+
+# What every result depends on: the named files' content and the package's code.
+FINGERPRINT = run_fingerprint(
+    {
+        "study": STUDY_FILE,
+        "data": DATA_FILE,
+        "mapping": MAPPING,
+        "synthetic_params": SYNTH_PARAMS,
+    },
+    {},
+)
+FILES_SHA256 = " ".join(
+    f"{role}={entry['sha256']}"
+    for role, entry in FINGERPRINT["files"].items()
+    if entry is not None
+)
+CODE_SHA256 = FINGERPRINT["code"]
 
 
-MAPPING = config.get("mapping") or None
-MAPPING_INPUT = [MAPPING] if MAPPING else []
+def input_data(wildcards, input):
+    """The file validate and derive read: the generated cohort or the site's file."""
+    return input[0] if SYNTHETIC else DATA_FILE
 
 
 def input_options():
-    """CLI options for reading the input: mapping file and reader settings."""
-    options = [f"--mapping {MAPPING}"] if MAPPING else []
+    """CLI options for reading the input (mapping file, reader settings), shell-quoted."""
+    options = ["--mapping", MAPPING] if MAPPING else []
     for key, value in (config.get("read") or {}).items():
         if value is not None:
-            options.append(f"--{key.replace('_', '-')} '{value}'")
-    return " ".join(options)
+            options += [f"--{key.replace('_', '-')}", str(value)]
+    return shlex.join(options)
+
+
+def report_inputs():
+    """The files the report checksums in its provenance, shell-quoted."""
+    return shlex.join([p for p in (INPUT_DATA, STUDY_FILE, MAPPING, SYNTH_PARAMS) if p])
 
 
 def data_label():
     if SYNTHETIC:
         s = config["synthetic"]
         return f"synthetic cohort, n = {s['n']}, seed {s['seed']}"
-    return f"site data: {Path(config['data']).name}"
+    return f"site data: {Path(DATA_FILE).name}"
 
 
 def output_dir(wildcards, output):

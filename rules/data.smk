@@ -1,10 +1,8 @@
 # Input data: synthetic generation, validation, cohort derivation.
+# Paths and values reach the shell only through `:q` (quoted) or shlex-quoted params.
 
 
 rule synth:
-    input:
-        study=STUDY_FILE,
-        assumptions=config["synthetic"]["params"],
     output:
         "results/synthetic/cohort.parquet",
     log:
@@ -15,18 +13,21 @@ rule synth:
     resources:
         mem_mb=2000,
     params:
+        study=STUDY_FILE,
+        assumptions=SYNTH_PARAMS,
         n=config["synthetic"]["n"],
         seed=config["synthetic"]["seed"],
+        files_sha256=FILES_SHA256,
+        code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis synth --n {params.n} --seed {params.seed} "
-        "--params {input.assumptions} --study {input.study} --out {output} > {log} 2>&1"
+        "python -m analysis synth --n {params.n:q} --seed {params.seed:q} "
+        "--params {params.assumptions:q} --study {params.study:q} --out {output:q} "
+        "> {log:q} 2>&1"
 
 
 rule validate:
     input:
-        data=INPUT_DATA,
-        study=STUDY_FILE,
-        mapping=MAPPING_INPUT,
+        GENERATED_DATA,
     output:
         "results/validation.json",
     log:
@@ -37,18 +38,20 @@ rule validate:
     resources:
         mem_mb=4000,
     params:
+        data=input_data,
+        study=STUDY_FILE,
         options=input_options(),
+        files_sha256=FILES_SHA256,
+        code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis validate {input.data} --study {input.study} {params.options} "
-        "--json-out {output} > {log} 2>&1"
+        "python -m analysis validate {params.data:q} --study {params.study:q} "
+        "{params.options} --json-out {output:q} > {log:q} 2>&1"
 
 
 rule derive:
     input:
-        data=INPUT_DATA,
-        study=STUDY_FILE,
+        GENERATED_DATA,
         validation="results/validation.json",
-        mapping=MAPPING_INPUT,
     output:
         cohort="results/cohort.parquet",
         flow="results/flow.json",
@@ -60,7 +63,12 @@ rule derive:
     resources:
         mem_mb=4000,
     params:
+        data=input_data,
+        study=STUDY_FILE,
         options=input_options(),
+        files_sha256=FILES_SHA256,
+        code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis derive {input.data} --study {input.study} {params.options} "
-        "--validated {input.validation} --out {output.cohort} --flow {output.flow} > {log} 2>&1"
+        "python -m analysis derive {params.data:q} --study {params.study:q} "
+        "{params.options} --validated {input.validation:q} --out {output.cohort:q} "
+        "--flow {output.flow:q} > {log:q} 2>&1"

@@ -4,7 +4,6 @@
 rule figures:
     input:
         cohort="results/cohort.parquet",
-        study=STUDY_FILE,
     output:
         report(
             expand("reports/figures/{stem}.png", stem=FIGURE_STEMS),
@@ -19,21 +18,22 @@ rule figures:
     resources:
         mem_mb=4000,
     params:
+        study=STUDY_FILE,
         out_dir=output_dir,
+        files_sha256=FILES_SHA256,
+        code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis figures {input.cohort} --study {input.study} "
-        "--out-dir {params.out_dir} > {log} 2>&1"
+        "python -m analysis figures {input.cohort:q} --study {params.study:q} "
+        "--out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 
 rule report:
     input:
+        GENERATED_DATA,
         results=expand("results/tables/{output_id}.json", output_id=OUTPUT_IDS),
         flow="results/flow.json",
         validation="results/validation.json",
         figures=expand("reports/figures/{stem}.png", stem=FIGURE_STEMS),
-        study=STUDY_FILE,
-        data=INPUT_DATA,
-        mapping=MAPPING_INPUT,
     output:
         html="reports/report.html",
         md="reports/report.md",
@@ -46,9 +46,15 @@ rule report:
     resources:
         mem_mb=1000,
     params:
+        study=STUDY_FILE,
+        inputs=report_inputs(),
         label=data_label(),
+        listing_max_rows=LISTING_MAX_ROWS,
+        files_sha256=FILES_SHA256,
+        code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis report --study {input.study} --results {input.results} "
-        "--flow {input.flow} --validation {input.validation} --figures {input.figures} "
-        "--inputs {input.data} {input.study} {input.mapping} "
-        "--data-label {params.label:q} --out {output.html} > {log} 2>&1"
+        "python -m analysis report --study {params.study:q} --results {input.results:q} "
+        "--flow {input.flow:q} --validation {input.validation:q} "
+        "--figures {input.figures:q} --inputs {params.inputs} "
+        "--data-label {params.label:q} --listing-max-rows {params.listing_max_rows:q} "
+        "--out {output.html:q} > {log:q} 2>&1"

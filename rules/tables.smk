@@ -5,7 +5,6 @@
 rule result:
     input:
         cohort="results/cohort.parquet",
-        study=STUDY_FILE,
     output:
         "results/tables/{output_id}.json",
     log:
@@ -17,9 +16,13 @@ rule result:
     threads: 1
     resources:
         mem_mb=4000,
+    params:
+        study=STUDY_FILE,
+        files_sha256=FILES_SHA256,
+        code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis result {input.cohort} --study {input.study} "
-        "--id {wildcards.output_id} --out {output} > {log} 2>&1"
+        "python -m analysis result {input.cohort:q} --study {params.study:q} "
+        "--id {wildcards.output_id:q} --out {output:q} > {log:q} 2>&1"
 
 
 rule render:
@@ -38,7 +41,10 @@ rule render:
         mem_mb=1000,
     params:
         base=output_base,
-        formats=" ".join(config["formats"]),
+        formats=config["formats"],
+        listing_max_rows=LISTING_MAX_ROWS,
+        code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis render {input} --out-base {params.base} "
-        "--formats {params.formats} > {log} 2>&1"
+        "python -m analysis render {input:q} --out-base {params.base:q} "
+        "--formats {params.formats:q} --listing-max-rows {params.listing_max_rows:q} "
+        "> {log:q} 2>&1"

@@ -7,6 +7,12 @@ is one line naming the file and what is wrong (and the column and row where know
 Detection rules are documented where they live: encoding and delimiter in
 ``_text``, the Excel header row and merged cells in ``_excel``, user-defined missing
 values in ``_stat``.
+
+Missing values: only cells that are empty in the file, user-defined missing values of
+SPSS/Stata/SAS, and their blank strings become missing; no text ("NA", "None",
+"null", ...) is ever taken for missing. Everything made missing that was not empty in
+the file is counted in ``ReadResult.made_missing`` (also ``frame.attrs["made_missing"]``).
+A text cell longer than ``max_cell_chars`` (default 32,767, Excel's limit) is an error.
 """
 
 from __future__ import annotations
@@ -16,12 +22,12 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import DataError
-from analysis.io._common import ReadResult
+from analysis.io._common import MAX_CELL_CHARS, ReadResult
 from analysis.io._excel import read_xlsx
 from analysis.io._stat import ENCODING_FORMATS, STAT_FORMATS, read_parquet, read_stat
 from analysis.io._text import read_text
 
-__all__ = ["FORMATS", "ReadResult", "read_cohort", "read_table"]
+__all__ = ["FORMATS", "MAX_CELL_CHARS", "ReadResult", "read_cohort", "read_table"]
 
 _TEXT = ("csv", "tsv", "txt")
 #: File extension -> ``ReadResult.format``.
@@ -35,12 +41,15 @@ def read_table(
     header_row: int | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    max_cell_chars: int = MAX_CELL_CHARS,
 ) -> ReadResult:
     """The file as one row per subject, with what was learned reading it.
 
     ``sheet`` (name, or index from 0) and ``header_row`` (1-based) apply to .xlsx;
     ``delimiter`` (a character or comma/semicolon/tab/pipe) to text files; ``encoding``
     to text files and to SPSS .sav/.zsav, Stata, SAS. ``None`` means detect / default.
+    ``max_cell_chars`` is the longest text cell accepted (the study file's
+    ``limits.max_cell_chars``).
     """
     path = Path(path)
     if not path.exists():
@@ -55,17 +64,28 @@ def read_table(
     _check_options(
         path, fmt, sheet=sheet, header_row=header_row, encoding=encoding, delimiter=delimiter
     )
+    if (
+        isinstance(max_cell_chars, bool)
+        or not isinstance(max_cell_chars, int)
+        or max_cell_chars < 1
+    ):
+        raise DataError(
+            f"{path}: max_cell_chars must be a whole number from 1, not {max_cell_chars!r}"
+        )
+    limit = max_cell_chars
     try:
         if path.stat().st_size == 0:
             raise DataError(f"{path}: file is empty (0 bytes)")
         if fmt in _TEXT:
-            result = read_text(path, fmt, encoding=encoding, delimiter=delimiter)
+            result = read_text(
+                path, fmt, encoding=encoding, delimiter=delimiter, max_cell_chars=limit
+            )
         elif fmt == "xlsx":
-            result = read_xlsx(path, sheet=sheet, header_row=header_row)
+            result = read_xlsx(path, sheet=sheet, header_row=header_row, max_cell_chars=limit)
         elif fmt == "parquet":
-            result = read_parquet(path)
+            result = read_parquet(path, max_cell_chars=limit)
         else:
-            result = read_stat(path, fmt, encoding=encoding)
+            result = read_stat(path, fmt, encoding=encoding, max_cell_chars=limit)
     except OSError as exc:  # permissions, a file vanishing mid-read, ...
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from exc
     _check_frame(path, result.frame)
@@ -79,10 +99,19 @@ def read_cohort(
     header_row: int | None = None,
     encoding: str | None = None,
     delimiter: str | None = None,
+    max_cell_chars: int = MAX_CELL_CHARS,
 ) -> pd.DataFrame:
-    """The file as one row per subject; SPSS/Stata value codes are kept as numbers."""
+    """The file as one row per subject; SPSS/Stata value codes are kept as numbers.
+
+    ``frame.attrs["made_missing"]`` lists what was made missing (see ``ReadResult``).
+    """
     return read_table(
-        path, sheet=sheet, header_row=header_row, encoding=encoding, delimiter=delimiter
+        path,
+        sheet=sheet,
+        header_row=header_row,
+        encoding=encoding,
+        delimiter=delimiter,
+        max_cell_chars=max_cell_chars,
     ).frame
 
 

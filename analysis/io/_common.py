@@ -2,15 +2,36 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from analysis.errors import DataError
 
-__all__ = ["ReadResult", "check_names", "drop_unnamed", "reason"]
+__all__ = [
+    "MAX_CELL_CHARS",
+    "ReadResult",
+    "blank_whitespace",
+    "check_cell_lengths",
+    "check_names",
+    "drop_unnamed",
+    "made_missing_entry",
+    "numeric_if_all_numbers",
+    "reason",
+    "sort_made_missing",
+]
+
+#: Longest text cell accepted: Excel's own limit (32,767 characters per cell). A longer
+#: cell is almost always a broken export (a whole file pasted into one field).
+MAX_CELL_CHARS = 32_767
+#: A number as delimited text writes it. Deliberately no ``nan``/``inf``: pandas'
+#: ``to_numeric`` would turn the text "nan" into a missing value without a word.
+_NUMBER = re.compile(r"^\s*[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?\s*$")
 
 #: Placeholder given to a header cell that is empty, so pandas can still read the column.
 UNNAMED = "\x00unnamed{}"
@@ -24,6 +45,11 @@ class ReadResult:
     missing values (a number or string) and ranges (``(lo, hi)``), or the Stata/SAS
     extended-missing codes found (``".a"``, ``".A"``). ``value_labels`` are returned,
     never applied: codes stay numeric and the study file maps them.
+
+    ``made_missing`` counts every cell that held something in the file and was read as
+    missing: ``{"column", "reason", "count", "first_row"}`` (first_row is the 1-based data
+    row), sorted by column then reason. Cells that were empty in the file are not listed.
+    The same list is in ``frame.attrs["made_missing"]``.
     """
 
     frame: pd.DataFrame
@@ -34,6 +60,7 @@ class ReadResult:
     variable_labels: dict[str, str] = field(default_factory=dict)
     value_labels: dict[str, dict] = field(default_factory=dict)
     user_missing: dict[str, list] = field(default_factory=dict)
+    made_missing: list[dict[str, Any]] = field(default_factory=list)
 
 
 def reason(exc: BaseException) -> str:
@@ -81,3 +108,128 @@ def drop_unnamed(
                 f"({row(k)}, value '{values.iloc[k]}'); name the column or delete it"
             )
     return frame.drop(columns=unnamed)
+
+
+def made_missing_entry(column: Any, reason_text: str, mask: np.ndarray) -> dict[str, Any] | None:
+    """One ``made_missing`` record for the cells where ``mask`` is true (None if there are none)."""
+    hits = np.flatnonzero(mask)
+    if not hits.size:
+        return None
+    return {
+        "column": str(column),
+        "reason": reason_text,
+        "count": int(hits.size),
+        "first_row": int(hits[0]) + 1,
+    }
+
+
+def sort_made_missing(entries: list[dict[str, Any] | None]) -> list[dict[str, Any]]:
+    """Deterministic order (column, reason); records for the same pair are added up."""
+    merged: dict[tuple[str, str], dict[str, Any]] = {}
+    for e in entries:
+        if e is None:
+            continue
+        key = (e["column"], e["reason"])
+        if key in merged:
+            old = merged[key]
+            old["count"] += e["count"]
+            old["first_row"] = min(old["first_row"], e["first_row"])
+        else:
+            merged[key] = dict(e)
+    return [merged[k] for k in sorted(merged)]
+
+
+def _is_text_column(col: pd.Series) -> bool:
+    return not (
+        pd.api.types.is_numeric_dtype(col)
+        or pd.api.types.is_bool_dtype(col)
+        or pd.api.types.is_datetime64_any_dtype(col)
+    )
+
+
+def _blank_text(col: pd.Series) -> np.ndarray:
+    """Which cells are text that is empty or only whitespace (vectorised for string columns)."""
+    if isinstance(col.dtype, pd.StringDtype):
+        return (col.str.strip() == "").fillna(False).to_numpy(bool)
+    # object columns mix types (Excel, Stata): a plain loop, once per cell
+    return np.fromiter(
+        (isinstance(v, str) and not v.strip() for v in col.to_numpy(object)), bool, len(col)
+    )
+
+
+def _text_lengths(col: pd.Series) -> np.ndarray:
+    """Characters in each text cell (0 for anything else)."""
+    if isinstance(col.dtype, pd.StringDtype):
+        return col.str.len().fillna(0).to_numpy("int64")
+    return np.fromiter(
+        (len(v) if isinstance(v, str) else 0 for v in col.to_numpy(object)), "int64", len(col)
+    )
+
+
+def blank_whitespace(
+    frame: pd.DataFrame, reason_text: str, *, empty_too: bool = False, reinfer: bool = True
+) -> list[dict[str, Any]]:
+    """Make whitespace-only text cells missing, in place; return what was counted.
+
+    Whitespace-only counts as empty (a user cannot see the difference) but, unlike a
+    truly empty cell, it is counted. ``empty_too`` also counts ``""`` (SPSS/Stata/SAS
+    store a missing string as blanks, so there it is a missing value, not an absence);
+    otherwise ``""`` is made missing silently, as an empty cell. With ``reinfer``, a
+    column that holds only numbers once blanked becomes numeric, as a text reader would
+    have made it had those cells been empty (files with declared types keep them).
+    """
+    out = []
+    for col in list(frame.columns):
+        x = frame[col]
+        if not _is_text_column(x):
+            continue
+        blank = _blank_text(x)
+        if not blank.any():
+            continue
+        counted = blank if empty_too else blank & (x != "").fillna(True).to_numpy(bool)
+        entry = made_missing_entry(col, reason_text, counted)
+        if entry is not None:
+            out.append(entry)
+        frame[col] = numeric_if_all_numbers(x.mask(blank)) if reinfer else x.mask(blank)
+    return out
+
+
+def numeric_if_all_numbers(col: pd.Series) -> pd.Series:
+    """The column as numbers if every non-missing cell is a number or text writing one."""
+    if not _is_text_column(col):
+        return col
+    values = col.dropna()
+    if values.empty:
+        return col.astype("float64")
+    ok = values.map(
+        lambda v: (
+            (isinstance(v, int | float | np.number) and not isinstance(v, bool))
+            or (isinstance(v, str) and _NUMBER.match(v) is not None)
+        )
+    )
+    if not ok.all():
+        return col
+    return pd.to_numeric(col.astype(object))
+
+
+def check_cell_lengths(
+    path: Path, frame: pd.DataFrame, limit: int, row: Callable[[int], str]
+) -> None:
+    """Refuse a text cell longer than ``limit`` characters, naming column, row and length.
+
+    ``row(k)`` names data row k (0-based) as the user sees it. Runs before anything
+    quotes a cell's value in a message, so no message ever carries a huge cell.
+    """
+    for col in frame.columns:
+        x = frame[col]
+        if not _is_text_column(x):
+            continue
+        lengths = _text_lengths(x)
+        too_long = lengths > limit
+        if too_long.any():
+            k = int(np.flatnonzero(too_long)[0])
+            raise DataError(
+                f"{path}: column '{col}', {row(k)}: a cell of {int(lengths[k]):,} characters, "
+                f"longer than the limit of {limit:,} (a broken export? if the text is real, "
+                "raise limits.max_cell_chars in the study file)"
+            )

@@ -9,6 +9,12 @@ Merged cells are refused wherever they would make the frame silently wrong: one 
 touches the header row or any row below it, or one in the row just above the header
 that does not start in the header's first column (a group label over some columns,
 i.e. a multi-row header). A title merged across the top of the table is allowed.
+
+Values are read as Excel saved them (``data_only``): a formula's saved result, never
+its text. A formula cell with no saved result (a file written by a program that does
+not calculate, e.g. a script) would read as empty, so it is an error naming the cell.
+Text stays text: "NA", "None" or "#N/A" are not turned into missing values; a cell of
+only spaces is read as missing and counted in ``made_missing``.
 """
 
 from __future__ import annotations
@@ -21,17 +27,36 @@ from typing import Any
 import openpyxl
 import pandas as pd
 from openpyxl.utils import get_column_letter, range_boundaries
+from openpyxl.utils.cell import coordinate_to_tuple
+from openpyxl.xml.functions import iterparse
 
 from analysis.errors import DataError
-from analysis.io._common import ReadResult, check_names, drop_unnamed, reason
+from analysis.io._common import (
+    MAX_CELL_CHARS,
+    UNNAMED,
+    ReadResult,
+    blank_whitespace,
+    check_cell_lengths,
+    check_names,
+    drop_unnamed,
+    reason,
+    sort_made_missing,
+)
 
 __all__ = ["SCAN_ROWS", "read_xlsx"]
 
 SCAN_ROWS = 20
 _MERGE = re.compile(rb'<(?:\w+:)?mergeCell\b[^>]*?\bref="([A-Z]+[0-9]+(?::[A-Z]+[0-9]+)?)"')
+_FORMULA = re.compile(rb"<(?:\w+:)?f[\s>/]")
 
 
-def read_xlsx(path: Path, *, sheet: str | int | None, header_row: int | None) -> ReadResult:
+def read_xlsx(
+    path: Path,
+    *,
+    sheet: str | int | None,
+    header_row: int | None,
+    max_cell_chars: int = MAX_CELL_CHARS,
+) -> ReadResult:
     """Read one sheet of a workbook; ``header_row`` is 1-based, as Excel numbers rows."""
     try:
         with warnings.catch_warnings():  # e.g. "no default style": noise, not a problem
@@ -48,6 +73,7 @@ def read_xlsx(path: Path, *, sheet: str | int | None, header_row: int | None) ->
             ws.reset_dimensions()  # some writers store a wrong sheet size
             rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
             merged = _merged_ranges(ws)
+            formulas = _formulas_without_value(ws)
         except Exception as exc:
             raise DataError(f"{path}: sheet '{title}' cannot be read: {reason(exc)}") from None
     finally:
@@ -66,12 +92,19 @@ def read_xlsx(path: Path, *, sheet: str | int | None, header_row: int | None) ->
     width = max([_used(rows[h])] + [_used(r) for _, r in body])
     cells = [_text(v) for v in _pad(rows[h], width)]
     names = check_names(path, cells, _column)
+    _refuse_formulas(where, formulas, h + 1, names, [n for n, _ in body])
     frame = pd.DataFrame.from_records([_pad(r, width) for _, r in body], columns=names)
     for col in frame.columns:
         if pd.api.types.is_object_dtype(frame[col]) and frame[col].isna().all():
             frame[col] = frame[col].astype("float64")  # an empty column reads as NaN, like CSV
+    check_cell_lengths(
+        path, frame, max_cell_chars, lambda k: f"data row {k + 1} (sheet row {body[k][0]})"
+    )
+    made_missing = blank_whitespace(frame, "whitespace-only cell")
     frame = drop_unnamed(path, frame, _column, lambda k: f"row {body[k][0]}")
-    return ReadResult(frame=frame, source=str(path), format="xlsx")
+    made_missing = sort_made_missing([e for e in made_missing if e["column"] in frame.columns])
+    frame.attrs["made_missing"] = made_missing
+    return ReadResult(frame=frame, source=str(path), format="xlsx", made_missing=made_missing)
 
 
 def _pick_sheet(path: Path, book: Any, sheet: str | int | None) -> Any:
@@ -135,6 +168,74 @@ def _merged_ranges(ws: Any) -> list[str]:
             found.update(m.decode() for m in _MERGE.findall(buf))
             tail = buf[-256:]
     return sorted(found)
+
+
+def _formulas_without_value(ws: Any) -> list[tuple[int, int, str]]:
+    """(row, column, formula) of every formula cell with no saved result, both 1-based.
+
+    openpyxl's ``data_only`` view reads such a cell as empty, indistinguishable from a
+    blank. The sheet's XML part is first scanned in chunks for any ``<f>`` element (most
+    exports have none, and then this costs one fast pass); only if there is one is the
+    XML parsed again, streaming, with each row discarded once checked. A cell whose
+    formula returns text (``t="str"``) may legitimately have an empty result.
+    """
+    with ws._get_source() as src:
+        tail = b""
+        for chunk in iter(lambda: src.read(1 << 20), b""):
+            if _FORMULA.search(tail + chunk):
+                break
+            tail = chunk[-16:]
+        else:
+            return []
+    found: list[tuple[int, int, str]] = []
+    sheet_data = None
+    row = col = 0
+    with ws._get_source() as src:
+        for event, elem in iterparse(src, events=("start", "end")):
+            tag = elem.tag.rsplit("}", 1)[-1]
+            if event == "start":
+                if tag == "sheetData":
+                    sheet_data = elem
+                elif tag == "row":
+                    row = int(elem.get("r") or row + 1)
+                    col = 0
+                continue
+            if tag == "c":
+                ref = elem.get("r")
+                col = coordinate_to_tuple(ref)[1] if ref else col + 1
+                parts = {child.tag.rsplit("}", 1)[-1]: child for child in elem}
+                f, v = parts.get("f"), parts.get("v")
+                if f is not None and (v is None or not v.text) and elem.get("t") != "str":
+                    found.append((row, col, f.text or ""))
+            elif tag == "row" and sheet_data is not None:
+                sheet_data.clear()  # keep memory flat on large sheets
+    return found
+
+
+def _refuse_formulas(
+    where: str,
+    formulas: list[tuple[int, int, str]],
+    header: int,
+    names: list[str],
+    body_rows: list[int],
+) -> None:
+    """The first formula without a saved value at or below the (1-based) header row."""
+    hits = sorted((r, c, f) for r, c, f in formulas if r >= header)
+    if not hits:
+        return
+    r, c, formula = hits[0]
+    data_row = {n: k + 1 for k, n in enumerate(body_rows)}
+    name = names[c - 1] if c <= len(names) and names[c - 1] != UNNAMED.format(c - 1) else None
+    place = [f"column '{name}'" if name else _column(c - 1)]
+    if r == header:
+        place.append("the header row")
+    elif r in data_row:
+        place.append(f"data row {data_row[r]}")
+    text = f"formula '={formula}'" if formula else "a shared formula"
+    raise DataError(
+        f"{where}, cell {get_column_letter(c)}{r} ({', '.join(place)}): {text} has no saved "
+        "value; open and save the file in Excel, or export values"
+    )
 
 
 def _used(row: tuple) -> int:

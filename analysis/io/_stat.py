@@ -2,8 +2,11 @@
 
 User-defined missing values become NaN: pyreadstat is asked to keep them
 (``user_missing=True``) so that the declared SPSS values/ranges and the Stata/SAS
-extended-missing codes are known, and this module blanks them. Value labels are
-returned but not applied: codes stay numeric and the study file maps them.
+extended-missing codes are known, and this module blanks them. A blank string (``""``
+or only spaces) is these packages' missing value for a string variable, so it becomes
+NaN too. Each of these is counted in ``made_missing`` with its reason. Value labels
+are returned but not applied: codes stay numeric and the study file maps them.
+Parquet keeps its own nulls and nothing else is made missing.
 """
 
 from __future__ import annotations
@@ -16,7 +19,15 @@ import pandas as pd
 import pyreadstat
 
 from analysis.errors import DataError
-from analysis.io._common import ReadResult, reason
+from analysis.io._common import (
+    MAX_CELL_CHARS,
+    ReadResult,
+    blank_whitespace,
+    check_cell_lengths,
+    made_missing_entry,
+    reason,
+    sort_made_missing,
+)
 
 __all__ = ["ENCODING_FORMATS", "STAT_FORMATS", "read_parquet", "read_stat"]
 
@@ -31,9 +42,17 @@ STAT_FORMATS: dict[str, tuple[Callable[..., Any], str]] = {
 #: pyreadstat's read_por and read_xport take no ``user_missing``; read_por no ``encoding``.
 _USER_MISSING = {"sav", "zsav", "dta", "sas7bdat"}
 ENCODING_FORMATS = {"sav", "zsav", "dta", "sas7bdat", "xpt"}
+#: Which package's missing-value rules a format follows (named in ``made_missing``).
+_PACKAGE = {"sav": "SPSS", "zsav": "SPSS", "por": "SPSS", "dta": "Stata"}
 
 
-def read_stat(path: Path, fmt: str, *, encoding: str | None) -> ReadResult:
+def _row(k: int) -> str:
+    return f"row {k + 1}"
+
+
+def read_stat(
+    path: Path, fmt: str, *, encoding: str | None, max_cell_chars: int = MAX_CELL_CHARS
+) -> ReadResult:
     """Read an SPSS/Stata/SAS file; user-defined missing values become NaN."""
     reader, kind = STAT_FORMATS[fmt]
     options: dict[str, Any] = {"dates_as_pandas_datetime": True}
@@ -50,6 +69,12 @@ def read_stat(path: Path, fmt: str, *, encoding: str | None) -> ReadResult:
         raise DataError(
             f"{path}: cannot read as {kind} (corrupt or truncated?): {reason(exc)}"
         ) from exc
+    check_cell_lengths(path, frame, max_cell_chars, _row)
+    package = _PACKAGE.get(fmt, "SAS")
+    user_missing, counted = _blank_user_missing(frame, meta, package)
+    counted += blank_whitespace(frame, f"{package} blank string", empty_too=True, reinfer=False)
+    made_missing = sort_made_missing(counted)
+    frame.attrs["made_missing"] = made_missing
     return ReadResult(
         frame=frame,
         source=str(path),
@@ -57,41 +82,64 @@ def read_stat(path: Path, fmt: str, *, encoding: str | None) -> ReadResult:
         encoding=encoding or getattr(meta, "file_encoding", None),
         variable_labels={k: v for k, v in meta.column_names_to_labels.items() if v},
         value_labels={k: dict(v) for k, v in meta.variable_value_labels.items()},
-        user_missing=_blank_user_missing(frame, meta),
+        user_missing=user_missing,
+        made_missing=made_missing,
     )
 
 
-def _blank_user_missing(frame: pd.DataFrame, meta: Any) -> dict[str, list]:
-    """Set user-defined missing values to NaN in place; return what was blanked, per column.
+def _show(value: Any) -> str:
+    """99.0 -> 99, text quoted: how the value reads in a ``made_missing`` reason."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return repr(value) if isinstance(value, str) else str(value)
 
-    SPSS: every declared value (``99``) or range (``(lo, hi)``), as SPSS itself would
-    exclude them. Stata/SAS: the extended-missing codes present (``.a``, ``.A``), which
-    pyreadstat hands over as letters in an otherwise numeric column.
+
+def _blank_user_missing(
+    frame: pd.DataFrame, meta: Any, package: str
+) -> tuple[dict[str, list], list[dict[str, Any] | None]]:
+    """Set user-defined missing values to NaN in place.
+
+    Returns what was declared, per column (``ReadResult.user_missing``), and what was
+    found and blanked (``made_missing`` records). SPSS: every declared value (``99``)
+    or range (``(lo, hi)``), as SPSS itself would exclude them. Stata/SAS: the
+    extended-missing codes present (``.a``, ``.A``), which pyreadstat hands over as
+    letters in an otherwise numeric column.
     """
     blanked: dict[str, list] = {}
+    counted: list[dict[str, Any] | None] = []
     for col, ranges in (meta.missing_ranges or {}).items():
         x = frame[col]
         mask = pd.Series(False, index=frame.index)
         for r in ranges:
             lo, hi = r["lo"], r["hi"]
-            mask |= (x == lo) if lo == hi else x.between(lo, hi)
+            hit = (x == lo) if lo == hi else x.between(lo, hi)
+            hit = hit.fillna(False).to_numpy(bool)
+            what = f"value {_show(lo)}" if lo == hi else f"range {_show(lo)} to {_show(hi)}"
+            counted.append(made_missing_entry(col, f"{package} user-missing {what}", hit))
+            mask |= hit
         frame[col] = x.mask(mask)
         blanked[col] = [r["lo"] if r["lo"] == r["hi"] else (r["lo"], r["hi"]) for r in ranges]
+    special = "extended missing value" if package == "Stata" else "special missing value"
     for col, codes in (meta.missing_user_values or {}).items():
         if col in blanked:
             continue
         x = frame[col]
+        for c in codes:
+            hit = (x == c).fillna(False).to_numpy(bool)
+            counted.append(made_missing_entry(col, f"{package} {special} .{c}", hit))
         frame[col] = pd.to_numeric(x.mask(x.isin(codes)))
         blanked[col] = [f".{c}" for c in codes]
-    return blanked
+    return blanked, counted
 
 
-def read_parquet(path: Path) -> ReadResult:
-    """Read a Parquet file (the package's own on-disk format)."""
+def read_parquet(path: Path, *, max_cell_chars: int = MAX_CELL_CHARS) -> ReadResult:
+    """Read a Parquet file (the package's own on-disk format); its nulls are its own."""
     try:
         frame = pd.read_parquet(path)
     except Exception as exc:  # pyarrow raises several types for a damaged file
         raise DataError(
             f"{path}: cannot read as Parquet (corrupt or truncated?): {reason(exc)}"
         ) from exc
+    check_cell_lengths(path, frame, max_cell_chars, _row)
+    frame.attrs["made_missing"] = []
     return ReadResult(frame=frame, source=str(path), format="parquet")

@@ -14,6 +14,14 @@ Rules (both can be overridden by the caller):
   and pipe. If it fails, or picks a character absent from the header line, the candidate
   that occurs most often in the header line wins; a header with none of them is a
   one-column file.
+* Missing values: only an empty cell is missing. pandas' default list ("NA", "N/A",
+  "null", "NULL", "nan", "None", "#N/A", ...) is switched off, because those are real
+  values for some sites (this study codes no dialysis as the text "None"): they stay
+  text, so they either match a code of the site mapping or fail validation. A cell of
+  only spaces is read as missing too, and counted in ``made_missing`` (reason
+  "whitespace-only cell"). Codes a site uses for missing are declared in its mapping.
+* Cell size: a cell longer than ``max_cell_chars`` characters is an error naming the
+  column, the row and the length.
 """
 
 from __future__ import annotations
@@ -28,7 +36,16 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import DataError
-from analysis.io._common import ReadResult, check_names, drop_unnamed, reason
+from analysis.io._common import (
+    MAX_CELL_CHARS,
+    ReadResult,
+    blank_whitespace,
+    check_cell_lengths,
+    check_names,
+    drop_unnamed,
+    reason,
+    sort_made_missing,
+)
 
 __all__ = ["DELIMITERS", "ENCODINGS", "read_text"]
 
@@ -46,10 +63,16 @@ _HANGUL = re.compile("[\uac00-\ud7a3\u1100-\u11ff\u3130-\u318f]")
 _NON_ASCII = re.compile("[^\x00-\x7f]")
 
 
-def read_text(path: Path, fmt: str, *, encoding: str | None, delimiter: str | None) -> ReadResult:
+def read_text(
+    path: Path,
+    fmt: str,
+    *,
+    encoding: str | None,
+    delimiter: str | None,
+    max_cell_chars: int = MAX_CELL_CHARS,
+) -> ReadResult:
     """Read a delimited text file with the header on its first line."""
-    with path.open("rb") as fh:
-        sample = fh.read(SAMPLE_BYTES) + fh.readline()  # end on a line boundary
+    sample = _sample(path)
     if encoding is not None:
         enc = _known_encoding(path, encoding)
     else:
@@ -63,7 +86,10 @@ def read_text(path: Path, fmt: str, *, encoding: str | None, delimiter: str | No
     if not text.strip():
         raise DataError(f"{path}: no content (only blank lines)")
     sep = _forced_delimiter(path, delimiter) if delimiter is not None else _sniff(text)
-    rows = [row for row in csv.reader(io.StringIO(text), delimiter=sep) if "".join(row).strip()]
+    try:
+        rows = [r for r in csv.reader(io.StringIO(text), delimiter=sep) if "".join(r).strip()]
+    except csv.Error as exc:
+        raise DataError(f"{path}: cannot parse the first lines: {reason(exc)}") from None
     # rows wider than the header get unnamed columns: pandas would otherwise silently turn
     # the leading column into the index (or drop the extra fields)
     width = max(len(row) for row in rows)
@@ -86,14 +112,60 @@ def read_text(path: Path, fmt: str, *, encoding: str | None, delimiter: str | No
                 f"{path}: read as a single column with delimiter {_show(sep)}, but the header "
                 f"contains {_show(others[0])}; pass delimiter='{_NAMES[others[0]]}'"
             )
-    frame = drop_unnamed(path, frame, _column, lambda k: f"data row {k + 1}")
-    return ReadResult(frame=frame, source=str(path), format=fmt, encoding=enc, delimiter=sep)
+
+    def data_row(k: int) -> str:
+        return f"data row {k + 1}"
+
+    check_cell_lengths(path, frame, max_cell_chars, data_row)
+    made_missing = blank_whitespace(frame, "whitespace-only cell")
+    frame = drop_unnamed(path, frame, _column, data_row)
+    made_missing = sort_made_missing([e for e in made_missing if e["column"] in frame.columns])
+    frame.attrs["made_missing"] = made_missing
+    return ReadResult(
+        frame=frame,
+        source=str(path),
+        format=fmt,
+        encoding=enc,
+        delimiter=sep,
+        made_missing=made_missing,
+    )
+
+
+def _sample(path: Path) -> bytes:
+    """The first 64 KiB, completed to the end of its line (if that line is not huge).
+
+    The continuation is capped, and an unfinished last line left out, so a giant cell
+    is neither loaded here nor handed to the ``csv`` module (whose field limit would
+    raise an unhelpful error); pandas reads it and ``check_cell_lengths`` reports it.
+    """
+    with path.open("rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+        if sample.endswith(b"\n"):
+            return sample
+        sample += fh.readline(SAMPLE_BYTES - 1)
+        if sample.endswith(b"\n") or not fh.read(1):
+            return sample
+    cut = sample.rfind(b"\n")
+    if cut < 0:
+        raise DataError(
+            f"{path}: the first line is longer than {2 * SAMPLE_BYTES // 1024} KiB; "
+            "not a delimited text file with a header line?"
+        )
+    return sample[: cut + 1]
 
 
 def _read_csv(path: Path, enc: str, sep: str, names: list[str]) -> pd.DataFrame:
     try:
         return pd.read_csv(
-            path, sep=sep, encoding=enc, header=0, names=names, index_col=False, low_memory=False
+            path,
+            sep=sep,
+            encoding=enc,
+            header=0,
+            names=names,
+            index_col=False,
+            low_memory=False,
+            keep_default_na=False,  # "NA", "None", "null", ... are values, not missing
+            na_values=[""],
         )
     except pd.errors.ParserError as exc:
         detail = reason(exc).removeprefix("Error tokenizing data. C error: ")

@@ -14,6 +14,7 @@ from typing import Any
 from analysis.tables import TEST_LABELS
 
 __all__ = [
+    "LISTING_MAX_ROWS",
     "Grid",
     "format_p",
     "listing_grid",
@@ -22,6 +23,10 @@ __all__ = [
     "summary_grid",
     "to_grid",
 ]
+
+# A listing has one row per subject: at 10^6 subjects an uncapped report.html
+# would run to tens of megabytes. The results JSON always keeps every row.
+LISTING_MAX_ROWS = 500
 
 SUMMARY_LABELS = {
     "mean_sd": "mean ± SD",
@@ -39,6 +44,18 @@ class Grid:
     indent: list[int] = field(default_factory=list)
     footnotes: list[str] = field(default_factory=list)
     kind: str = "summary"  # summary | model | listing: a styling hint for HTML
+    rows_not_shown: int = 0  # rows of a capped listing left out after ``rows``
+    max_rows: int | None = None  # the cap that left them out
+
+    @property
+    def cap_note(self) -> str:
+        """The line every format prints after a capped listing's rows ("" if none)."""
+        if not self.rows_not_shown:
+            return ""
+        return (
+            f"{self.rows_not_shown} more rows not shown "
+            f"(listing capped at {self.max_rows} rows; set listing_max_rows)"
+        )
 
 
 def format_p(p: float | None) -> str:
@@ -264,19 +281,38 @@ def _listing_value(value: Any) -> str:
     return str(value)
 
 
-def listing_grid(result: dict[str, Any]) -> Grid:
+def listing_grid(result: dict[str, Any], max_rows: int | None = LISTING_MAX_ROWS) -> Grid:
+    """One row per case, at most ``max_rows`` of them (``None``: all).
+
+    Only the shown rows are formatted, so a capped listing of 10^6 cases costs
+    no more to render than one of ``max_rows``.
+    """
+    if max_rows is not None and max_rows < 0:
+        raise ValueError(f"listing_max_rows must be 0 or more, not {max_rows}")
+    records = result["rows"]
+    shown = records if max_rows is None else records[:max_rows]
     header = ["Case"] + [c["label"] for c in result["columns"]]
     rows = [
         [str(r["case"])] + [_listing_value(r["values"][c["variable"]]) for c in result["columns"]]
-        for r in result["rows"]
+        for r in shown
     ]
     notes = ["Cases are numbered 1..k; no identifiers are shown."]
-    return Grid(result["title"], header, rows, [0] * len(rows), notes, kind="listing")
+    return Grid(
+        result["title"],
+        header,
+        rows,
+        [0] * len(rows),
+        notes,
+        kind="listing",
+        rows_not_shown=len(records) - len(shown),
+        max_rows=max_rows,
+    )
 
 
-def to_grid(result: dict[str, Any]) -> Grid:
+def to_grid(result: dict[str, Any], listing_max_rows: int | None = LISTING_MAX_ROWS) -> Grid:
+    """The display grid of one result; a listing shows at most ``listing_max_rows`` rows."""
     if "model" in result:
         return model_grid(result)
     if result.get("kind") == "listing":
-        return listing_grid(result)
+        return listing_grid(result, listing_max_rows)
     return summary_grid(result)

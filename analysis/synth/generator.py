@@ -7,12 +7,21 @@ the paper found (albumin, diabetic nephropathy, doses) are planted through
 the assumptions file. Generation runs in chunks with independent random
 streams (``SeedSequence(seed).spawn``), so memory is bounded and output is
 deterministic for a given seed, n and chunk size.
+
+Every continuous variable stays inside its limits: the range the study file
+declares for it (what ``validate`` enforces) narrowed by any ``min``/``max``
+the assumptions file gives. Draws that land outside are redrawn in the tail
+only (``analysis.synth.tails``), from a random stream of their own, so values
+inside the limits -- the whole default cohort at n = 401 but a few -- never
+move. ``tally`` arguments report how many draws were redrawn per variable.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +31,8 @@ import yaml
 from scipy import stats
 
 from analysis.clinical import mdrd_creatinine, mdrd_egfr
+from analysis.errors import AnalysisError
+from analysis.study import Study, load_study
 from analysis.synth.allocate import (
     allocate_binary,
     allocate_counts,
@@ -29,8 +40,16 @@ from analysis.synth.allocate import (
     pinned_sample,
     stratified_uniform,
 )
+from analysis.synth.tails import grid_bounds, redraw_tails
 
-__all__ = ["DEFAULT_PARAMS", "SynthParams", "generate", "iter_chunks", "load_params"]
+__all__ = [
+    "DEFAULT_PARAMS",
+    "SynthParams",
+    "generate",
+    "iter_chunks",
+    "load_params",
+    "study_limits",
+]
 
 DEFAULT_PARAMS = Path(__file__).resolve().parents[2] / "studies" / "baclofen_ckd.synth.yaml"
 
@@ -81,6 +100,8 @@ COLUMNS = [
     "bicarbonate",
 ]
 
+AGE_CUT = 60  # the paper's Table 3 age groups: < 60 and >= 60 years
+
 NEUROTOXIC_ONLY = [
     "mental_change",
     "seizure",
@@ -115,6 +136,43 @@ def load_params(path: str | Path | None = None) -> SynthParams:
         return SynthParams(raw=yaml.safe_load(fh), path=where)
 
 
+Limits = dict[str, tuple[float, float]]
+_OPEN = (-np.inf, np.inf)
+
+
+def study_limits(params: SynthParams, study: Study | None = None) -> Limits:
+    """Declared ranges of the continuous variables: the limits every draw must respect.
+
+    The study is the one given, else the one the assumptions file names
+    (``study:``, relative to that file), else none (only assumed limits apply).
+    """
+    if study is not None:
+        return _ranges(study)
+    if not params.raw.get("study"):
+        return {}
+    path = (params.path.parent / params["study"]).resolve()
+    if not path.is_file():
+        raise AnalysisError(
+            f"{params.path}: study: '{params['study']}' (the study file whose ranges the "
+            f"synthetic values respect) not found at {path}"
+        )
+    return dict(_file_ranges(str(path), path.stat().st_mtime_ns))
+
+
+def _ranges(study: Study) -> Limits:
+    return {
+        v.name: (float(v.range[0]), float(v.range[1]))
+        for v in study.variables.values()
+        if v.range is not None and v.type == "continuous"
+    }
+
+
+@lru_cache(maxsize=8)
+def _file_ranges(path: str, mtime_ns: int) -> Limits:
+    """Parsed once per file version: many small cohorts (tests) reuse the study."""
+    return _ranges(load_study(path))
+
+
 def _lookup(table: dict, keys: np.ndarray) -> np.ndarray:
     """Map integer keys to values through a dict, vectorised."""
     out = np.zeros(keys.size, dtype=float)
@@ -123,17 +181,49 @@ def _lookup(table: dict, keys: np.ndarray) -> np.ndarray:
     return out
 
 
-def _lognormal(u: np.ndarray, median: float, gsd: float) -> np.ndarray:
-    return median * np.exp(np.log(gsd) * stats.norm.ppf(u))
+Maps = tuple[Callable[[np.ndarray], np.ndarray], Callable[[np.ndarray], np.ndarray]]
+
+
+def _normal(mean: np.ndarray | float, sd: np.ndarray | float) -> Maps:
+    """Score -> value and value -> score of a normal variable."""
+    return (lambda z: mean + sd * z), (lambda x: (x - mean) / sd)
+
+
+def _lognormal_maps(median: float, gsd: float) -> Maps:
+    """The same for a log-normal one (median, geometric SD); values <= 0 map to -inf."""
+    log_gsd = np.log(gsd)
+    return (
+        lambda z: median * np.exp(log_gsd * z),
+        lambda x: np.where(x > 0, np.log(np.maximum(x, 1e-300) / median) / log_gsd, -np.inf),
+    )
+
+
+def _power_maps(median: float, gsd: float) -> Maps:
+    """Log-normal written as median * gsd**z (the dose and course-length draws)."""
+    return (
+        lambda z: median * gsd**z,
+        lambda x: np.where(x > 0, np.log(np.maximum(x, 1e-300) / median) / np.log(gsd), -np.inf),
+    )
 
 
 class _Chunk:
     """Builds one chunk of rows; each method adds one group of variables."""
 
-    def __init__(self, params: SynthParams, m: int, start: int, rng: np.random.Generator):
+    def __init__(
+        self,
+        params: SynthParams,
+        m: int,
+        start: int,
+        rng: np.random.Generator,
+        tail_rng: np.random.Generator,
+        limits: Limits,
+    ):
         self.p = params
         self.m = m
         self.rng = rng
+        self.tail_rng = tail_rng  # redraws only: the main stream never depends on them
+        self.limits = limits
+        self.tally: Counter[str] = Counter()
         self.ref_n = int(params["reference_n"])
         self.cols: dict[str, np.ndarray] = {
             "patient_id": np.array([f"SYN{i:08d}" for i in range(start + 1, start + m + 1)])
@@ -149,9 +239,12 @@ class _Chunk:
         self.cell_a = group * 2 + self.nt
         u = stratified_uniform(self.cell_a, rng)
         a = p["age"]
-        age = np.clip(np.round(a["mean"] + a["sd"] * stats.norm.ppf(u)), a["min"], a["max"])
+        # a redrawn age stays in its age group (ages from 59.5 round to 60)
+        age = self._draw(
+            "age", stats.norm.ppf(u), *_normal(a["mean"], a["sd"]), 0, a, pivot=AGE_CUT - 0.5
+        )
         self.age = age
-        self.age_group = np.where(age < 60, 1, 2)  # the paper's Table 3 groups
+        self.age_group = np.where(age < AGE_CUT, 1, 2)
         self.cell_b = self.cell_a * 2 + (self.age_group - 1)
         male = allocate_binary(
             self.cell_b,
@@ -245,9 +338,48 @@ class _Chunk:
         idx = np.flatnonzero(on & (self.nt == 0))
         dy = p["dialysis_years"]
         u = stratified_uniform(self.cell_b[idx], rng)
-        years[idx] = np.clip(np.round(_lognormal(u, dy["median"], dy["gsd"])), 1, dy["max"])
+        years[idx] = self._draw(
+            "dialysis_years", stats.norm.ppf(u), *_lognormal_maps(dy["median"], dy["gsd"]), 0, dy
+        )
         self._pin(years, on & (self.nt == 1), p["neurotoxic_durations"]["dialysis_years"])
         self.cols.update(dialysis_modality=self.modality, dialysis_years=years)
+
+    def _draw(
+        self,
+        name: str,
+        z: np.ndarray,
+        to_value: Callable[[np.ndarray], np.ndarray],
+        to_z: Callable[[np.ndarray], np.ndarray],
+        decimals: int | None,
+        spec: dict | None = None,
+        lo: np.ndarray | float = -np.inf,
+        hi: np.ndarray | float = np.inf,
+        how: str = "round",
+        pivot: float | None = None,
+    ) -> np.ndarray:
+        """Values from normal scores ``z``, rounded, inside the limits of ``name``.
+
+        Limits: the study range of ``name``, the assumption's ``min``/``max``
+        (``spec``) and ``lo``/``hi`` (per-row arrays allowed), whichever is
+        tightest. Scores whose rounded value would fall outside are redrawn in
+        the tail (``redraw_tails``); the others give exactly the value they
+        always gave. ``pivot`` (a value; default the median) is the point a
+        redrawn value does not cross (see ``redraw_tails``).
+        """
+        s_lo, s_hi = self.limits.get(name, _OPEN)
+        spec = spec or {}
+        lo = np.maximum(np.maximum(lo, s_lo), spec.get("min", -np.inf))
+        hi = np.minimum(np.minimum(hi, s_hi), spec.get("max", np.inf))
+        raw_lo, raw_hi = grid_bounds(lo, hi, decimals, how)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            z_lo, z_hi = to_z(raw_lo), to_z(raw_hi)
+            z_pivot = 0.0 if pivot is None else to_z(np.asarray(pivot, dtype=float))
+        z, redrawn = redraw_tails(z, z_lo, z_hi, self.tail_rng, z_pivot)
+        self.tally[name] += redrawn
+        x = to_value(z)
+        if decimals is None:
+            return x
+        return np.ceil(x) if how == "ceil" else np.round(x, decimals)
 
     def _pin(self, target: np.ndarray, mask: np.ndarray, spec: dict) -> None:
         idx = np.flatnonzero(mask)
@@ -270,18 +402,22 @@ class _Chunk:
         z_days = rho * z1 + np.sqrt(1 - rho**2) * z2
         latent = np.zeros(m)
         days = np.zeros(m)
+        lo, hi = p["daily_dose_range"]
         for nt, key in ((0, "no_neurotoxicity"), (1, "neurotoxicity")):
             spec = p["medication_days"][key]
             sel = self.nt == nt
-            days[sel] = np.clip(
-                np.ceil(spec["median"] * spec["gsd"] ** z_days[sel]), 1, spec["max"]
-            )
+            days[sel] = self._draw(
+                "medication_days", z_days[sel], *_power_maps(spec["median"], spec["gsd"]), 0,
+                spec, how="ceil",
+            )  # fmt: skip
             for g, d in p["daily_dose"][key].items():
                 cell = sel & (self.group == int(g))
-                latent[cell] = d["median"] * d["gsd"] ** z1[cell]
-        lo, hi = p["daily_dose_range"]
+                latent[cell] = self._draw(
+                    "daily_dose", z1[cell], *_power_maps(d["median"], d["gsd"]), None,
+                    lo=lo, hi=hi,
+                )  # fmt: skip
         tablet = p["tablet_mg"]
-        total = np.maximum(np.round(np.clip(latent, lo, hi) * days / tablet), 1) * tablet
+        total = np.maximum(np.round(latent * days / tablet), 1) * tablet
         daily = total / days
         self._pin_toxic_doses(daily, days)
         self.cols.update(daily_dose=daily, medication_days=days, total_dose=daily * days)
@@ -362,16 +498,25 @@ class _Chunk:
         p, rng, m = self.p, self.rng, self.m
         female = self.sex == 2
         cell_sex = self.cell_a * 2 + female
-        height, weight = np.zeros(m), np.zeros(m)
-        for target, key in ((height, "height"), (weight, "weight")):
+        body = {}
+        for key in ("height", "weight"):
             u = stratified_uniform(cell_sex, rng)
-            z = stats.norm.ppf(u)
-            for sex_key, mask in (("male", ~female), ("female", female)):
-                spec = p[key][sex_key]
-                target[mask] = np.round(spec["mean"] + spec["sd"] * z[mask], 1)
-        # keep BMI plausible (15-40 kg/m2) in the tails of height and weight
+            body[key] = (stats.norm.ppf(u), *self._by_sex(p[key], female))
+        z, mean, sd = body["height"]
+        height = self._draw("height", z, *_normal(mean, sd), 1, p["height"])
+        # weight limits per row: its own range and the BMI range at that row's height
         height_m2 = (height / 100) ** 2
-        weight = np.round(np.clip(weight, 15 * height_m2, 40 * height_m2), 1)
+        b_lo, b_hi = self._limit_pair("bmi", p.raw.get("bmi", {}))
+        z, mean, sd = body["weight"]
+        weight = self._draw(
+            "weight",
+            z,
+            *_normal(mean, sd),
+            1,
+            p["weight"],
+            lo=b_lo * height_m2,
+            hi=b_hi * height_m2,
+        )
         bmi = np.round(weight / (height / 100) ** 2, 2)
 
         egfr_target = np.zeros(m)
@@ -390,15 +535,16 @@ class _Chunk:
             + alb["neurotoxicity_shift"] * self.nt
             + alb["diabetic_nephropathy_shift"] * self.dn
         )
-        albumin = np.round(np.clip(mean + alb["sd"] * z, 1.5, 5.2), 1)
+        albumin = self._draw("albumin", z, *_normal(mean, alb["sd"]), 1, alb)
         labs = {"albumin": albumin}
         for name, spec in p["labs"].items():
-            u = stratified_uniform(self.cell_b, rng)
+            z = stats.norm.ppf(stratified_uniform(self.cell_b, rng))
             if "gsd" in spec:
-                x = _lognormal(u, spec["median"], spec["gsd"])
+                maps = _lognormal_maps(spec["median"], spec["gsd"])
             else:
-                x = spec["mean"] + spec["sd"] * stats.norm.ppf(u)
-            labs[name] = np.round(np.maximum(x, 0.0), spec["decimals"])
+                maps = _normal(spec["mean"], spec["sd"])
+            # concentrations are never negative, whatever the study file allows
+            labs[name] = self._draw(name, z, *maps, spec["decimals"], spec, lo=0.0)
         for name, share in p["missing"].items():
             if share > 0:
                 gone = allocate_binary(np.zeros(m, np.int64), np.full(m, share), rng)
@@ -407,8 +553,33 @@ class _Chunk:
             height=height, weight=weight, bmi=bmi, creatinine=creatinine, egfr=egfr, **labs
         )
 
+    def _by_sex(self, spec: dict, female: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Per-row mean and SD from a {male: {mean, sd}, female: {mean, sd}} spec."""
+        mean = np.where(female, spec["female"]["mean"], spec["male"]["mean"])
+        sd = np.where(female, spec["female"]["sd"], spec["male"]["sd"])
+        return mean, sd
+
+    def _limit_pair(self, name: str, spec: dict) -> tuple[float, float]:
+        """Limits of a variable that is computed, not drawn (BMI): study range and spec."""
+        s_lo, s_hi = self.limits.get(name, _OPEN)
+        return max(s_lo, spec.get("min", -np.inf)), min(s_hi, spec.get("max", np.inf))
+
     def frame(self) -> pd.DataFrame:
-        return pd.DataFrame({name: self.cols[name] for name in COLUMNS})
+        frame = pd.DataFrame({name: self.cols[name] for name in COLUMNS})
+        self._check_limits(frame)
+        return frame
+
+    def _check_limits(self, frame: pd.DataFrame) -> None:
+        """Fail loudly if an assumption ever yields a value outside the study's range."""
+        for name, (lo, hi) in self.limits.items():
+            if name in frame:
+                x = frame[name].to_numpy(float)
+                bad = np.flatnonzero((x < lo) | (x > hi))
+                if bad.size:
+                    raise ValueError(
+                        f"synthetic {name} = {x[bad[0]]} outside the study range [{lo}, {hi}]; "
+                        f"check the assumptions file {self.p.path}"
+                    )
 
 
 def _chunk_sizes(n: int, chunk_size: int) -> list[int]:
@@ -421,28 +592,48 @@ def iter_chunks(
     seed: int | None = None,
     params: SynthParams | None = None,
     chunk_size: int | None = None,
+    study: Study | None = None,
+    tally: Counter[str] | None = None,
 ) -> Iterator[pd.DataFrame]:
-    """Yield the cohort in chunks of at most ``chunk_size`` rows."""
+    """Yield the cohort in chunks of at most ``chunk_size`` rows.
+
+    ``study`` supplies the ranges every value must respect (default: the study
+    the assumptions file names). ``tally``, if given, receives per variable the
+    number of draws that were redrawn in the tail.
+    """
     if n < 1:
         raise ValueError(f"n must be at least 1, got {n}")
     params = params or load_params()
+    limits = study_limits(params, study)
     seed = int(params["seed"] if seed is None else seed)
     size = int(chunk_size or params["chunk_size"])
     sizes = _chunk_sizes(n, size)
     streams = np.random.SeedSequence(seed).spawn(len(sizes))
     start = 0
     for m, stream in zip(sizes, streams, strict=True):
-        chunk = _Chunk(params, m, start, np.random.default_rng(stream))
+        rng = np.random.default_rng(stream)
+        (tail_stream,) = stream.spawn(1)
+        chunk = _Chunk(params, m, start, rng, np.random.default_rng(tail_stream), limits)
         chunk.structure()
         chunk.diseases()
         chunk.dialysis()
         chunk.doses()
         chunk.neurotoxic_details()
         chunk.body_and_labs()
-        yield chunk.frame()
+        frame = chunk.frame()
+        if tally is not None:
+            tally.update(chunk.tally)
+        yield frame
         start += m
 
 
-def generate(n: int, seed: int | None = None, params: SynthParams | None = None) -> pd.DataFrame:
+def generate(
+    n: int,
+    seed: int | None = None,
+    params: SynthParams | None = None,
+    study: Study | None = None,
+    tally: Counter[str] | None = None,
+) -> pd.DataFrame:
     """The whole cohort in memory (convenient for n up to a few million)."""
-    return pd.concat(list(iter_chunks(n, seed, params)), ignore_index=True)
+    chunks = iter_chunks(n, seed, params, study=study, tally=tally)
+    return pd.concat(list(chunks), ignore_index=True)

@@ -12,7 +12,13 @@ from analysis.io import FORMATS, ReadResult, read_cohort, read_table
 
 
 def test_public_names():
-    assert set(analysis.io.__all__) == {"FORMATS", "ReadResult", "read_cohort", "read_table"}
+    assert set(analysis.io.__all__) == {
+        "FORMATS",
+        "MAX_CELL_CHARS",
+        "ReadResult",
+        "read_cohort",
+        "read_table",
+    }
     assert set(FORMATS.values()) == {
         "csv", "tsv", "txt", "xlsx", "sav", "zsav", "por", "dta", "sas7bdat", "xpt", "parquet",
     }  # fmt: skip

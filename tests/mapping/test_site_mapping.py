@@ -556,7 +556,8 @@ def test_example_loads_without_the_study_too():
     assert mapping.path == EXAMPLE_MAPPING
     assert mapping.units["albumin"] == {"from": "g/L", "substance": None}
     assert set(mapping.raw) == {
-        "site", "description", "rename", "drop", "recode", "units", "dates", "constants"
+        "site", "description", "rename", "drop", "missing", "not_applicable", "recode", "units",
+        "dates", "constants",
     }  # fmt: skip
 
 
