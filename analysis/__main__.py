@@ -137,7 +137,7 @@ def cmd_synth(args: argparse.Namespace) -> int:
     _guard([args.params or DEFAULT_PARAMS, args.study], [("--out", args.out)])
     params = load_params(args.params)
     study = load_study(args.study)
-    chunks = iter_chunks(args.n, args.seed, params, args.chunk_size)
+    chunks = iter_chunks(args.n, args.seed, params, args.chunk_size, study=study)
     rows = write_cohort(chunks, args.out, study)
     seed = params["seed"] if args.seed is None else args.seed
     print(f"wrote {rows} synthetic patients (seed {seed}) to {args.out}")
@@ -171,28 +171,33 @@ def cmd_validate(args: argparse.Namespace) -> int:
 
 def _input_fingerprint(args: argparse.Namespace) -> dict[str, str | None]:
     """Checksums of what a validation read: a later step may reuse it only for these."""
-    from analysis.report import sha256
+    from analysis.fingerprint import file_sha256
 
     return {
-        "data": sha256(Path(args.data)),
-        "mapping": sha256(Path(args.mapping)) if args.mapping else None,
-        "study": sha256(Path(args.study)),
+        "data": file_sha256(args.data),
+        "mapping": file_sha256(args.mapping) if args.mapping else None,
+        "study": file_sha256(args.study),
     }
 
 
+def _flow_json(study, derived) -> dict:
+    """The cohort flow as written next to the cohort: steps and every value made missing."""
+    return {"study": study.id, "steps": derived.flow, "made_missing": derived.made_missing}
+
+
 def cmd_derive(args: argparse.Namespace) -> int:
-    from analysis.derive import derive_cohort
+    from analysis.derive import derive_cohort_traced
     from analysis.export import write_cohort
     from analysis.results import write_json
     from analysis.study import load_study
 
     _guard([*_input_files(args), args.validated], [("--out", args.out), ("--flow", args.flow)])
     study = load_study(args.study)
-    cohort, flow = derive_cohort(_load_valid(args, study), study)
-    write_cohort([cohort], args.out, study)
+    derived = derive_cohort_traced(_load_valid(args, study), study)
+    write_cohort([derived.cohort], args.out, study)
     if args.flow:
-        write_json({"study": study.id, "steps": flow}, args.flow, validate=False)
-    print(f"cohort of {len(cohort)} patients written to {args.out}")
+        write_json(_flow_json(study, derived), args.flow, validate=False)
+    print(f"cohort of {len(derived.cohort)} patients written to {args.out}")
     return 0
 
 
@@ -227,13 +232,16 @@ def cmd_render(args: argparse.Namespace) -> int:
 
     outputs = [("--out-base", f"{args.out_base}.{fmt}") for fmt in args.formats]
     _guard([args.result], outputs)
-    for path in render_result(read_json(args.result), args.out_base, args.formats):
+    rendered = render_result(
+        read_json(args.result), args.out_base, args.formats, listing_max_rows=args.listing_max_rows
+    )
+    for path in rendered:
         print(f"wrote {path}")
     return 0
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
-    from analysis.derive import derive_cohort
+    from analysis.derive import derive_cohort_traced
     from analysis.render.writers import render_result
     from analysis.results import write_json
     from analysis.study import load_study
@@ -244,13 +252,13 @@ def cmd_tables(args: argparse.Namespace) -> int:
     ids = ids or study.output_ids()
     names = ["flow.json"] + [f"{oid}.{ext}" for oid in ids for ext in ("json", *args.formats)]
     _guard(_input_files(args), [("--out", out), *(("--out", out / n) for n in names)])
-    cohort, flow = derive_cohort(_load_valid(args, study), study)
+    derived = derive_cohort_traced(_load_valid(args, study), study)
     # Everything is computed before anything is written: a failure leaves no partial set.
-    results = {oid: _result(cohort, study, oid, args.policy) for oid in ids}
-    write_json({"study": study.id, "steps": flow}, out / "flow.json", validate=False)
+    results = {oid: _result(derived.cohort, study, oid, args.policy) for oid in ids}
+    write_json(_flow_json(study, derived), out / "flow.json", validate=False)
     for output_id, result in results.items():
         write_json(result, out / f"{output_id}.json")
-        render_result(result, out / output_id, args.formats)
+        render_result(result, out / output_id, args.formats, listing_max_rows=args.listing_max_rows)
         print(f"{output_id}: {out / output_id}.json")
     return 0
 
@@ -320,6 +328,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         args.data_label,
         [Path(p) for p in args.inputs],
         Path(args.validation) if args.validation else None,
+        listing_max_rows=args.listing_max_rows,
+        settings_sha256=args.settings_sha256,
     )
     for path in paths:
         print(f"wrote {path}")
@@ -437,6 +447,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-label", default="", help="one line describing the data")
     p.add_argument("--validation", default=None, help="validation JSON (its warnings are listed)")
     p.add_argument("--out", required=True, help="report.html path")
+    p.add_argument(
+        "--settings-sha256",
+        default=None,
+        help="checksum of the run's configuration, recorded in provenance.json",
+    )
     _add_listing_cap(p)
     _add_study(p)
     p.set_defaults(func=cmd_report)

@@ -7,7 +7,6 @@ what the run was made goes to the provenance manifest beside it.
 from __future__ import annotations
 
 import base64
-import hashlib
 import platform
 from datetime import UTC, datetime
 from importlib import metadata
@@ -15,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from analysis.export import atomic_path
+from analysis.fingerprint import code_sha256, file_sha256
 from analysis.render.grid import LISTING_MAX_ROWS, format_p, normality_grid, to_grid
 from analysis.render.safe import md_text
 from analysis.render.writers import _environment, to_markdown
@@ -22,7 +22,7 @@ from analysis.results import dumps, read_json
 from analysis.study import Study
 from analysis.tables import TEST_LABELS
 
-__all__ = ["input_list", "methods_text", "provenance", "scorecard", "sha256", "write_report"]
+__all__ = ["input_list", "methods_text", "provenance", "scorecard", "write_report"]
 
 PACKAGES = [
     "numpy",
@@ -90,14 +90,6 @@ def scorecard(study: Study, results: dict[str, dict[str, Any]]) -> list[dict[str
     return rows
 
 
-def sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def provenance(study: Study, inputs: list[Path]) -> dict[str, Any]:
     """What the run was made with and from; each input hashed once (shown in the report too)."""
     versions = {}
@@ -111,8 +103,11 @@ def provenance(study: Study, inputs: list[Path]) -> dict[str, Any]:
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": versions,
-        "study_file": {"path": str(study.path), "sha256": sha256(study.path)},
-        "inputs": [{"path": str(p), "sha256": sha256(p)} for p in inputs if p.exists()],
+        # File names only: a folder name may carry a patient's or a site's name.
+        "study_file": {"path": Path(study.path).name, "sha256": file_sha256(study.path)},
+        "inputs": [{"path": p.name, "sha256": file_sha256(p)} for p in inputs if p.exists()],
+        # The package's own code: a changed engine makes this report stale.
+        "code_sha256": code_sha256(),
     }
 
 
@@ -145,11 +140,13 @@ def write_report(
     validation_path: Path | None = None,
     *,
     listing_max_rows: int | None = LISTING_MAX_ROWS,
+    settings_sha256: str | None = None,
 ) -> list[Path]:
     """Write report.html, report.md and provenance.json next to each other.
 
     A listing shows at most ``listing_max_rows`` rows (``None``: all), as in the
-    rendered tables.
+    rendered tables. ``settings_sha256`` (the workflow's configuration checksum) goes
+    into provenance.json, so a later run with other settings knows this report is stale.
     """
     results = [read_json(p) for p in result_paths]
     order = {oid: i for i, oid in enumerate(sorted(study.output_ids(), key=_table_number))}
@@ -162,6 +159,8 @@ def write_report(
     if checks and checks["made_missing"] == flow_missing:
         flow_missing = []  # the same entries, already listed under the data checks
     manifest = provenance(study, inputs or [])
+    if settings_sha256:
+        manifest["settings_sha256"] = settings_sha256
     captions = {fig["id"]: fig["caption"] for fig in study.figures}
     figures = [
         {

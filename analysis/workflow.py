@@ -112,7 +112,7 @@ REPORT_ARTEFACTS = ("report.html", "report.md", "provenance.json", "tables", "fi
 
 
 def report_is_current(provenance: Path, fingerprint: dict) -> bool:
-    """True if ``provenance`` names every checksum of ``fingerprint`` and the same code.
+    """True if ``provenance`` names every checksum of ``fingerprint``, the same code and settings.
 
     A subset test, because the report also checksums files the workflow made from
     those inputs (the generated synthetic cohort).
@@ -125,7 +125,11 @@ def report_is_current(provenance: Path, fingerprint: dict) -> bool:
         return False
     made_from = {entry.get("sha256") for entry in recorded.get("inputs", [])}
     current = {entry["sha256"] for entry in fingerprint["files"].values() if entry}
-    return current <= made_from and recorded.get("code_sha256") == fingerprint["code"]
+    return (
+        current <= made_from
+        and recorded.get("code_sha256") == fingerprint["code"]
+        and recorded.get("settings_sha256") == fingerprint["settings"]
+    )
 
 
 def remove_stale_report(reports: Path, fingerprint: dict) -> list[Path]:

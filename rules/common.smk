@@ -49,7 +49,8 @@ OUTPUT_IDS = STUDY.output_ids()
 FIGURE_STEMS = [figure["id"] for figure in STUDY.figures]
 ENV = "../envs/analysis.yaml"
 
-# What every result depends on: the named files' content and the package's code.
+# What every result depends on: the named files' content, the package's code and the
+# configuration (a report made with other settings is stale too).
 FINGERPRINT = run_fingerprint(
     {
         "study": STUDY_FILE,
@@ -57,7 +58,7 @@ FINGERPRINT = run_fingerprint(
         "mapping": MAPPING,
         "synthetic_params": SYNTH_PARAMS,
     },
-    {},
+    config,
 )
 FILES_SHA256 = " ".join(
     f"{role}={entry['sha256']}"

@@ -52,9 +52,10 @@ rule report:
         listing_max_rows=LISTING_MAX_ROWS,
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
+        settings_sha256=FINGERPRINT["settings"],
     shell:
         "python -m analysis report --study {params.study:q} --results {input.results:q} "
         "--flow {input.flow:q} --validation {input.validation:q} "
         "--figures {input.figures:q} --inputs {params.inputs} "
         "--data-label {params.label:q} --listing-max-rows {params.listing_max_rows:q} "
-        "--out {output.html:q} > {log:q} 2>&1"
+        "--settings-sha256 {params.settings_sha256:q} --out {output.html:q} > {log:q} 2>&1"
