@@ -27,7 +27,9 @@ def _existing(option, value):
         return None
     path = Path(value)
     if not path.is_file():
-        _refuse(f"{option}: {value}: {'not a file' if path.exists() else 'file not found'}")
+        _refuse(
+            f"{option}: {value}: {'not a file' if path.exists() else 'file not found'}"
+        )
     return value
 
 
@@ -35,7 +37,9 @@ SYNTHETIC = config["data"] == "synthetic"
 STUDY_FILE = _existing("study", config["study"])
 DATA_FILE = None if SYNTHETIC else _existing("data", config["data"])
 MAPPING = _existing("mapping", config.get("mapping") or None)
-SYNTH_PARAMS = _existing("synthetic.params", config["synthetic"]["params"]) if SYNTHETIC else None
+SYNTH_PARAMS = (
+    _existing("synthetic.params", config["synthetic"]["params"]) if SYNTHETIC else None
+)
 INPUT_DATA = "results/synthetic/cohort.parquet" if SYNTHETIC else DATA_FILE
 # The generated cohort is a workflow file (an input); a site's file is referenced by content.
 GENERATED_DATA = [INPUT_DATA] if SYNTHETIC else []
