@@ -152,6 +152,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     _guard(_input_files(args), [("--json-out", args.json_out)])
     study = load_study(args.study)
     report = validate_frame(_load(args, study), study, source=str(args.data))
+    _print_read_notes(report)
     for problem in report.problems:
         print(f"{problem.severity}: {report.line(problem)}")
     for key, more in report.truncated.items():
@@ -169,6 +170,17 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return 2 if report.errors else 0
 
 
+def _print_read_notes(report) -> None:
+    """What reading did besides reading: identifier columns dropped, values matched by label."""
+    from analysis.labels import summary_lines
+
+    if report.identifiers_dropped:
+        names = ", ".join(f"'{c}'" for c in report.identifiers_dropped)
+        print(f"note: identifier column(s) dropped: {names}")
+    for line in summary_lines(report.value_labels):
+        print(f"note: value labels, {line}")
+
+
 def _input_fingerprint(args: argparse.Namespace) -> dict[str, str | None]:
     """Checksums of what a validation read: a later step may reuse it only for these."""
     from analysis.fingerprint import file_sha256
@@ -181,22 +193,28 @@ def _input_fingerprint(args: argparse.Namespace) -> dict[str, str | None]:
 
 
 def _flow_json(study, derived) -> dict:
-    """The cohort flow as written next to the cohort: steps and every value made missing."""
-    return {"study": study.id, "steps": derived.flow, "made_missing": derived.made_missing}
+    """The cohort flow as written next to the cohort: steps, values made missing, substituted."""
+    return {
+        "study": study.id,
+        "steps": derived.flow,
+        "made_missing": derived.made_missing,
+        "substituted": derived.substituted,
+    }
 
 
 def cmd_derive(args: argparse.Namespace) -> int:
     from analysis.derive import derive_cohort_traced
-    from analysis.export import write_cohort
+    from analysis.export import all_or_nothing, write_cohort
     from analysis.results import write_json
     from analysis.study import load_study
 
     _guard([*_input_files(args), args.validated], [("--out", args.out), ("--flow", args.flow)])
     study = load_study(args.study)
     derived = derive_cohort_traced(_load_valid(args, study), study)
-    write_cohort([derived.cohort], args.out, study)
-    if args.flow:
-        write_json(_flow_json(study, derived), args.flow, validate=False)
+    with all_or_nothing([args.out, args.flow] if args.flow else [args.out]):
+        write_cohort([derived.cohort], args.out, study)
+        if args.flow:
+            write_json(_flow_json(study, derived), args.flow, validate=False)
     print(f"cohort of {len(derived.cohort)} patients written to {args.out}")
     return 0
 
@@ -242,6 +260,7 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_tables(args: argparse.Namespace) -> int:
     from analysis.derive import derive_cohort_traced
+    from analysis.export import all_or_nothing
     from analysis.render.writers import render_result
     from analysis.results import write_json
     from analysis.study import load_study
@@ -253,12 +272,17 @@ def cmd_tables(args: argparse.Namespace) -> int:
     names = ["flow.json"] + [f"{oid}.{ext}" for oid in ids for ext in ("json", *args.formats)]
     _guard(_input_files(args), [("--out", out), *(("--out", out / n) for n in names)])
     derived = derive_cohort_traced(_load_valid(args, study), study)
-    # Everything is computed before anything is written: a failure leaves no partial set.
+    # Everything is computed before anything is written, and a failure while writing
+    # removes the whole set: no partial set is left.
     results = {oid: _result(derived.cohort, study, oid, args.policy) for oid in ids}
-    write_json(_flow_json(study, derived), out / "flow.json", validate=False)
-    for output_id, result in results.items():
-        write_json(result, out / f"{output_id}.json")
-        render_result(result, out / output_id, args.formats, listing_max_rows=args.listing_max_rows)
+    with all_or_nothing([out / n for n in names]):
+        write_json(_flow_json(study, derived), out / "flow.json", validate=False)
+        for output_id, result in results.items():
+            write_json(result, out / f"{output_id}.json")
+            render_result(
+                result, out / output_id, args.formats, listing_max_rows=args.listing_max_rows
+            )
+    for output_id in results:
         print(f"{output_id}: {out / output_id}.json")
     return 0
 

@@ -1,11 +1,16 @@
-"""Cohort derivation: drop identifiers, compute derived variables, apply inclusion.
+"""Cohort derivation: compute derived variables, drop identifiers, apply inclusion.
 
 What is derived and how is declared in the study file (``derive:`` on a
-variable); this module only knows the kinds of derivation. Inclusion criteria
+variable); this module only knows the kinds of derivation (the general ones,
+expression, combine, age_at and censored, are in :mod:`analysis.derive_kinds`).
+Identifiers are dropped after deriving, so an age can be computed from a date of
+birth; no derivation but age_at may read one (checked when the study is loaded), and
+no identifier value is ever shown in a message. Inclusion criteria
 are applied in order and each step's count is kept for the flow table, split into
 rows excluded for a missing value and rows that fail the criterion. Derived values
 are held to their variable's declared range and codes, like collected ones, and
-every derived value left missing is counted with why.
+every derived value left missing or substituted (a censored lab value given a
+number) is counted with why.
 """
 
 from __future__ import annotations
@@ -17,7 +22,9 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from analysis import derive_kinds
 from analysis.clinical import ckd_epi_2021_egfr, mdrd_egfr
+from analysis.derive_check import derivation_sources
 from analysis.errors import DataError
 from analysis.study import Study, Variable
 
@@ -31,6 +38,7 @@ __all__ = [
     "derive_cohort_traced",
     "derive_variables",
     "derived_made_missing",
+    "derived_substituted",
     "derived_value_problems",
     "drop_identifiers",
     "is_identifier",
@@ -48,25 +56,25 @@ IDENTIFIER_PATTERN = re.compile(
 )
 
 
-def _cut(frame: pd.DataFrame, var: Variable, spec: dict[str, Any]) -> pd.Series:
+def _cut(frame: pd.DataFrame, var: Variable, spec: dict[str, Any], study: Study) -> pd.Series:
     x = pd.to_numeric(frame[spec["source"]], errors="coerce").to_numpy(float)
     bins = np.searchsorted(np.asarray(spec["breaks"], float), x, side="right")
     codes = np.asarray(var.levels, dtype=object)[bins]
     return pd.Series(np.where(np.isnan(x), np.nan, codes), index=frame.index).infer_objects()
 
 
-def _ratio(frame: pd.DataFrame, var: Variable, spec: dict[str, Any]) -> pd.Series:
+def _ratio(frame: pd.DataFrame, var: Variable, spec: dict[str, Any], study: Study) -> pd.Series:
     num = pd.to_numeric(frame[spec["numerator"]], errors="coerce")
     den = pd.to_numeric(frame[spec["denominator"]], errors="coerce")
     return num / den.where(den != 0)
 
 
-def _bmi(frame: pd.DataFrame, var: Variable, spec: dict[str, Any]) -> pd.Series:
+def _bmi(frame: pd.DataFrame, var: Variable, spec: dict[str, Any], study: Study) -> pd.Series:
     height_m = pd.to_numeric(frame[spec["height_cm"]], errors="coerce") / 100.0
     return pd.to_numeric(frame[spec["weight"]], errors="coerce") / height_m**2
 
 
-def _egfr(frame: pd.DataFrame, var: Variable, spec: dict[str, Any]) -> pd.Series:
+def _egfr(frame: pd.DataFrame, var: Variable, spec: dict[str, Any], study: Study) -> pd.Series:
     equation = EGFR_EQUATIONS[spec["kind"]]
     female = (frame[spec["sex"]] == spec["female_code"]).to_numpy()
     egfr = equation(
@@ -78,7 +86,7 @@ def _egfr(frame: pd.DataFrame, var: Variable, spec: dict[str, Any]) -> pd.Series
     return pd.Series(egfr, index=frame.index)
 
 
-def _ckd_group(frame: pd.DataFrame, var: Variable, spec: dict[str, Any]) -> pd.Series:
+def _ckd_group(frame: pd.DataFrame, var: Variable, spec: dict[str, Any], study: Study) -> pd.Series:
     egfr = pd.to_numeric(frame[spec["egfr"]], errors="coerce").to_numpy(float)
     dialysis = frame[spec["dialysis"]]
     on = (dialysis.notna() & (dialysis != spec["not_on_dialysis_code"])).to_numpy()
@@ -99,6 +107,7 @@ _KINDS = {
     "mdrd_egfr": _egfr,
     "ckd_epi_2021_egfr": _egfr,
     "ckd_group": _ckd_group,
+    **derive_kinds.KINDS,
 }
 
 
@@ -107,16 +116,12 @@ def derive_variables(frame: pd.DataFrame, study: Study) -> pd.DataFrame:
     out = frame.copy()
     for var in study.derived:
         spec = var.derive or {}
-        missing = [
-            v
-            for k, v in spec.items()
-            if isinstance(v, str) and k != "kind" and v not in out.columns
-        ]
+        missing = [v for v in derivation_sources(spec) if v not in out.columns]
         if missing:
             raise DataError(
                 f"column '{missing[0]}' is needed to derive '{var.name}' but is not in the data"
             )
-        out[var.name] = _KINDS[spec["kind"]](out, var, spec)
+        out[var.name] = _KINDS[spec["kind"]](out, var, spec, study)
     return out
 
 
@@ -211,12 +216,16 @@ def apply_inclusion(
 
 
 def _sources(var: Variable) -> list[str]:
-    spec = var.derive or {}
-    return [v for k, v in spec.items() if isinstance(v, str) and k != "kind"]
+    return derivation_sources(var.derive or {})
 
 
 def _show(study: Study, name: str, value: Any) -> str:
-    """``weight 25 kg`` / ``sex 2 (Female)`` / ``height missing``: a source as a user reads it."""
+    """``weight 25 kg`` / ``sex 2 (Female)`` / ``height missing``: a source as a user reads it.
+
+    An identifier's value (a date of birth) is never shown.
+    """
+    if is_identifier(study, name):
+        return f"{name} (identifier, not shown)"
     if value is None or (isinstance(value, float) and np.isnan(value)):
         return f"{name} missing"
     var = study.variables.get(name)
@@ -298,7 +307,18 @@ def derived_value_problems(derived: pd.DataFrame, study: Study) -> list[DerivedV
     return problems
 
 
-def derived_made_missing(derived: pd.DataFrame, study: Study) -> list[dict[str, Any]]:
+def _traces(derived: pd.DataFrame, study: Study) -> dict[str, derive_kinds.Trace]:
+    """What each general derivation left missing and substituted (computed once per run)."""
+    return {
+        var.name: derive_kinds.trace(derived, var, study)
+        for var in study.derived
+        if var.name in derived.columns and (var.derive or {}).get("kind") in derive_kinds.KINDS
+    }
+
+
+def derived_made_missing(
+    derived: pd.DataFrame, study: Study, traces: dict[str, derive_kinds.Trace] | None = None
+) -> list[dict[str, Any]]:
     """Derived values left missing, counted with why (over every input row).
 
     ``[{column, reason, count, first_row}]`` as the readers' ``made_missing`` list;
@@ -309,6 +329,10 @@ def derived_made_missing(derived: pd.DataFrame, study: Study) -> list[dict[str, 
         if var.name not in derived.columns:
             continue
         spec = var.derive or {}
+        if spec.get("kind") in derive_kinds.KINDS:
+            traced = traces.get(var.name) if traces else None
+            out += (traced or derive_kinds.trace(derived, var, study)).made_missing
+            continue
         sources = [s for s in _sources(var) if s in derived.columns]
         gone = derived[var.name].isna().to_numpy()
         source_missing = derived[sources].isna().any(axis=1).to_numpy() if sources else gone & False
@@ -335,31 +359,51 @@ def derived_made_missing(derived: pd.DataFrame, study: Study) -> list[dict[str, 
     return out
 
 
+def derived_substituted(
+    derived: pd.DataFrame, study: Study, traces: dict[str, derive_kinds.Trace] | None = None
+) -> list[dict[str, Any]]:
+    """Derived values set by a declared rule rather than read as they are, counted with why.
+
+    A censored lab value given a number (``'<0.1'`` -> 0.05 under ``below:
+    half_limit``) and a row that more than one ``combine`` case matched (the first
+    case's code is used). Same ``[{column, reason, count, first_row}]`` form as
+    :func:`derived_made_missing`.
+    """
+    traces = _traces(derived, study) if traces is None else traces
+    return [entry for trace in traces.values() for entry in trace.substituted]
+
+
 class DerivedCohort(NamedTuple):
-    """The cohort, its flow table, and every value made missing on the way."""
+    """The cohort, its flow table, every value made missing and every value substituted."""
 
     cohort: pd.DataFrame
     flow: list[dict[str, Any]]
     made_missing: list[dict[str, Any]]
+    substituted: list[dict[str, Any]]
 
 
 def derive_cohort_traced(frame: pd.DataFrame, study: Study) -> DerivedCohort:
     """Derive and include, refusing derived values outside their range or codes.
 
     ``made_missing`` is the readers' list (``frame.attrs["made_missing"]``, if any)
-    followed by the derive step's own (derived values left missing, with why).
+    followed by the derive step's own (derived values left missing, with why);
+    ``substituted`` is :func:`derived_substituted`. Identifiers are dropped after the
+    derivations (age_at may read a date of birth) and before anything else.
     """
     readers = list(frame.attrs.get("made_missing", []))
-    data = derive_variables(drop_identifiers(frame.reset_index(drop=True), study), study)
+    data = derive_variables(frame.reset_index(drop=True), study)
     problems = derived_value_problems(data, study)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
         raise DataError(f"{problems[0].line()}{more}")
-    cohort, flow, _ = apply_inclusion(data, study)
-    return DerivedCohort(cohort, flow, readers + derived_made_missing(data, study))
+    traces = _traces(data, study)
+    made_missing = readers + derived_made_missing(data, study, traces)
+    substituted = derived_substituted(data, study, traces)
+    cohort, flow, _ = apply_inclusion(drop_identifiers(data, study), study)
+    return DerivedCohort(cohort, flow, made_missing, substituted)
 
 
 def derive_cohort(frame: pd.DataFrame, study: Study) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
     """The analysis cohort and its flow table (see :func:`derive_cohort_traced`)."""
-    cohort, flow, _ = derive_cohort_traced(frame, study)
-    return cohort, flow
+    derived = derive_cohort_traced(frame, study)
+    return derived.cohort, derived.flow

@@ -9,15 +9,20 @@ guide: ``docs/own-data.md``). Its sections are applied in this order:
 ``not_applicable`` ``{column: [values meaning "does not apply"]}`` (e.g. "No" in
                onset_hours for a patient without neurotoxicity)
 ``recode``     ``{variable: {source value: study code}}``, or the long form
-               ``{variable: {values: {...}, unmapped: error|keep|missing}}``
+               ``{variable: {values: {...}, unmapped: error|keep|missing}}``; a
+               labelled SPSS/Stata column without a recode is recoded by its value
+               labels here (:mod:`analysis.labels`)
 ``units``      ``{variable: unit of the export}`` -> the unit the study file declares
                (table: ``MAPPING_UNITS``); long form ``{from: unit, substance: name}``
 ``dates``      ``{variable: {from, to, unit: years|months|days|hours, inclusive,
-               format, from_format, to_format}}``
+               format, from_format, to_format}}``; without a format, ISO text or
+               Excel serial day numbers (:mod:`analysis.io.excel_serial`)
 ``constants``  ``{variable: value}``
 
 Every section after ``rename`` names columns as they are after renaming (the
-study name if renamed, otherwise the export's own name). The YAML is read with
+study name if renamed, otherwise the export's own name). Column names, keys and
+values are compared in Unicode NFC (a Mac's decomposed Hangul matches the composed
+form), and a name that is not found gets the closest one as "did you mean". The YAML is read with
 YAML 1.2 scalars: only ``true``/``false`` are booleans (``Y``, ``N``, ``yes``,
 ``no``, ``on``, ``off`` stay text), ``2016-06-14`` stays text, and ``01`` stays
 text (``1`` is a number). Duplicate keys and alias bombs are refused
@@ -43,7 +48,6 @@ export's own.
 
 from __future__ import annotations
 
-import difflib
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -58,6 +62,9 @@ import yaml
 from analysis import yaml_safe
 from analysis.errors import DataError, MappingError
 from analysis.io._common import made_missing_entry, numeric_if_all_numbers, sort_made_missing
+from analysis.io.excel_serial import from_serial, year_like
+from analysis.labels import apply_value_labels
+from analysis.names import did_you_mean, nfc
 from analysis.schema_check import first_error, key_path, load_schema, message_of
 from analysis.study import Study, Variable
 
@@ -239,12 +246,40 @@ def _schema_problem(where: Path, raw: dict[str, Any]) -> str | None:
     return f"{where}: {key_path(err.absolute_path)}: {message}"
 
 
+def _nfc_tree(node: Any, where: Path, key: str = "") -> Any:
+    """Every text of a parsed YAML document in NFC; keys that become equal are an error."""
+    if isinstance(node, list):
+        return [_nfc_tree(v, where, key) for v in node]
+    if not isinstance(node, dict):
+        return nfc(node)
+    out: dict[Any, Any] = {}
+    original: dict[Any, Any] = {}
+    for k, v in node.items():
+        new = nfc(k)
+        path = f"{key}.{new}" if key else str(new)
+        if new in out:
+            raise MappingError(
+                f"{where}: {key or '(top level)'}: keys {original[new]!r} and {k!r} are the "
+                "same text in two Unicode forms (composed and decomposed); keep one"
+            )
+        original[new] = k
+        out[new] = _nfc_tree(v, where, path)
+    return out
+
+
 @dataclass(frozen=True)
 class Mapping:
-    """A loaded, schema-valid mapping file (``raw`` is the YAML as read)."""
+    """A loaded, schema-valid mapping file (``raw`` is the YAML as read, texts in NFC).
+
+    Text is put in Unicode NFC, like the data the readers return, so a mapping typed
+    on a Mac (decomposed Hangul) matches the columns and values of any export.
+    """
 
     path: Path
     raw: dict[str, Any]
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "raw", _nfc_tree(self.raw, self.path))
 
     def where(self, key: str) -> str:
         return f"{self.path}: {key}"
@@ -456,8 +491,8 @@ def _check_ambiguous_codes(m: Mapping) -> None:
 
 
 def _suggest(name: str, candidates: Any) -> str:
-    close = difflib.get_close_matches(name, [str(c) for c in candidates], n=1, cutoff=0.75)
-    return f" (did you mean '{close[0]}'?)" if close else ""
+    close = did_you_mean(name, candidates)
+    return f" (did you mean '{close}'?)" if close else ""
 
 
 def _numeric_codes(var: Variable) -> bool:
@@ -618,7 +653,7 @@ def _text_key(value: Any) -> str:
         return str(value)
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    return nfc(str(value).strip())
 
 
 def _float_key(value: Any) -> float | None:
@@ -854,27 +889,61 @@ def _convert(col: pd.Series, m: Mapping, name: str, conv: UnitConversion) -> pd.
     return conv.apply(num.astype("float64"))
 
 
+_PLAIN_NUMBER = re.compile(r"^\s*[0-9]+(?:\.[0-9]+)?\s*$")
+
+
+def _serial_number(value: Any) -> float:
+    """A cell as an Excel serial day number candidate (NaN if it is not a plain number)."""
+    if isinstance(value, np.generic):
+        value = value.item()
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    if isinstance(value, str) and _PLAIN_NUMBER.match(value):
+        return float(value)
+    return float("nan")
+
+
 def _parse_dates(col: pd.Series, m: Mapping, key: str, fmt: str | None) -> pd.Series:
+    """Dates from date cells, text in ``fmt`` (default ISO 8601) or, without a format,
+    Excel serial day numbers (43831 = 2020-01-01; :mod:`analysis.io.excel_serial`)."""
     if pd.api.types.is_datetime64_any_dtype(col):
         return col
     codes, uniques = _factorize(col)  # registries repeat dates: parse each distinct value once
     values = pd.Series(uniques, dtype=object)
     blank = values.map(_is_blank_value).to_numpy(dtype=bool)
-    if any(hasattr(v, "year") for v in uniques):  # SPSS/Stata/Excel readers give date objects
-        parsed = pd.to_datetime(values, errors="coerce")
-    else:
-        text = values.map(_text_key).where(~blank, None)  # 19500615.0 -> '19500615'
-        parsed = pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
-    bad = parsed.isna().to_numpy() & ~blank
+    is_date = values.map(lambda v: hasattr(v, "year")).to_numpy(dtype=bool)  # SPSS, Excel
+    serial = np.full(len(values), np.nan)
+    if fmt is None:
+        serial = np.array([_serial_number(v) for v in uniques], dtype="float64")
+    is_serial = ~np.isnan(serial) & ~is_date
+    is_text = ~(is_date | is_serial | blank)
+    parsed = np.full(len(values), np.datetime64("NaT", "ns"))
+    if is_date.any():
+        parsed[is_date] = pd.to_datetime(values[is_date], errors="coerce").to_numpy("M8[ns]")
+    if is_serial.any():
+        parsed[is_serial] = from_serial(serial[is_serial])
+    if is_text.any():
+        text = values[is_text].map(_text_key)  # 19500615.0 -> '19500615'
+        found = pd.to_datetime(text, format=fmt or "ISO8601", errors="coerce")
+        parsed[is_text] = found.to_numpy("M8[ns]")
+    bad = np.isnat(parsed) & ~blank
     if bad.any():
         rows = np.flatnonzero(bad[codes] & (codes >= 0))
-        expected = f"format {fmt!r}" if fmt else "ISO format (YYYY-MM-DD; set format: if not)"
+        first = codes[rows[0]]
+        if is_serial[first] and year_like(serial[first : first + 1])[0]:
+            problem = "looks like a year, not a date (a date needs a day)"
+        elif fmt:
+            problem = f"is not a date in format {fmt!r}"
+        else:
+            problem = (
+                "is neither a date in ISO format (YYYY-MM-DD) nor an Excel serial day "
+                "number (set format: if the column is written another way)"
+            )
         raise DataError(
             f"{m.where(key)}: column '{col.name}', row {rows[0] + 1}: value "
-            f"{_show(col.iloc[rows[0]])} is not a date in {expected} ({_rows_note(rows)})"
+            f"{_show(col.iloc[rows[0]])} {problem} ({_rows_note(rows)})"
         )
-    arr = parsed.to_numpy()
-    arr = np.concatenate([arr, np.array(["NaT"], dtype=arr.dtype)])
+    arr = np.concatenate([parsed, np.array(["NaT"], dtype="M8[ns]")])
     return pd.Series(arr[np.where(codes < 0, len(arr) - 1, codes)], index=col.index)
 
 
@@ -894,11 +963,27 @@ def _interval(start: pd.Series, end: pd.Series, spec: dict[str, Any]) -> pd.Seri
     return out.astype("float64")
 
 
-def apply_mapping(frame: pd.DataFrame, mapping: Mapping, study: Study) -> pd.DataFrame:
-    """A new frame with the study's variable names, codes and units; ``frame`` is untouched."""
+def apply_mapping(
+    frame: pd.DataFrame,
+    mapping: Mapping,
+    study: Study,
+    *,
+    value_labels: dict[str, dict[Any, str]] | None = None,
+    source: str = "data",
+) -> pd.DataFrame:
+    """A new frame with the study's variable names, codes and units; ``frame`` is untouched.
+
+    ``value_labels`` (``ReadResult.value_labels``, keyed by the export's column names)
+    recode, by label, every labelled column the mapping does not recode itself
+    (:mod:`analysis.labels`; ``source`` names the data file in its errors). What they
+    matched is in ``frame.attrs["value_labels"]``.
+    """
     m = mapping
     _check_self(m)  # a Mapping built in code rather than by load_mapping is checked too
     check_mapping(m, study)
+    names = [nfc(c) for c in frame.columns]
+    if names != list(frame.columns):  # a frame built elsewhere than by the readers
+        frame = frame.set_axis(names, axis=1)
     out = _rename_and_drop(frame, m)
     read_counts = [
         {**e, "column": m.rename.get(e["column"], e["column"])}
@@ -906,6 +991,15 @@ def apply_mapping(frame: pd.DataFrame, mapping: Mapping, study: Study) -> pd.Dat
         if m.rename.get(e["column"], e["column"]) not in m.drop
     ]
     blanked, counted = _blank_declared(out, m)
+    labels = {m.rename.get(nfc(c), nfc(c)): (nfc(c), v) for c, v in (value_labels or {}).items()}
+    out, matched = apply_value_labels(
+        out,
+        {name: v for name, (_, v) in labels.items()},
+        study,
+        source=source,
+        skip=m.recode,
+        file_names={name: c for name, (c, _) in labels.items()},
+    )
 
     for name, spec in m.recode.items():
         col = _need_column(out, m, f"recode.{name}", name)
@@ -954,4 +1048,5 @@ def apply_mapping(frame: pd.DataFrame, mapping: Mapping, study: Study) -> pd.Dat
         code = _code_for(var, value)[1] if var.codes and value is not None else value
         out[name] = pd.Series(np.nan if code is None else code, index=out.index)
     out.attrs["made_missing"] = sort_made_missing(read_counts + counted)
+    out.attrs["value_labels"] = matched
     return out

@@ -1,9 +1,13 @@
 """Logistic models declared in the study file: adjusted fit beside crude fits.
 
 Maximum likelihood with Wald CIs, as SPSS prints them. Binary predictors enter
-as 0/1 covariates (OR for 1 vs 0), never as SPSS /CATEGORICAL with the last
-category as reference (which inverts the OR). When events per variable are
-fewer than 10 or the data are separated, Firth's penalised fit is added.
+as 0/1 covariates (OR for the last code vs the first) and categorical ones as
+indicators against a reference code, the first unless the model names another
+(:mod:`analysis.model_spec`; SPSS's /CATEGORICAL default is the last, which
+inverts the ORs). Each predictor is also tested as a whole: joint Wald and
+likelihood ratio. With ``method: logit_mle`` Firth's penalised fit is added when
+events per variable are fewer than 10 or the data are separated; ``method:
+firth`` makes it the fit, and ``auto`` makes it the fit exactly in those cases.
 
 :func:`model_issues` finds, from counts alone, what would stop a fit (no events or
 only events among the complete cases, a predictor missing for every event, a
@@ -20,6 +24,7 @@ import pandas as pd
 
 from analysis.derive import apply_where
 from analysis.errors import AnalysisError, DataError
+from analysis.model_spec import Predictor, model_predictors, predictor_names
 from analysis.stats import regression
 from analysis.study import Study
 from analysis.tables import SCHEMA_VERSION, Issue
@@ -28,26 +33,31 @@ __all__ = ["build_model", "model_issues"]
 
 
 def _design(
-    data: pd.DataFrame, study: Study, predictors: list[str]
+    data: pd.DataFrame, study: Study, predictors: list[Predictor]
 ) -> tuple[pd.DataFrame, dict[str, list[str]], dict[str, str]]:
     """Design columns, the columns of each predictor, and a label for every term.
 
-    Continuous predictors enter per one unit; binary ones as 0/1 (the last code vs
-    the first); categorical ones with k codes as k - 1 indicators against the first
-    code (the reference), named ``variable[code]``.
+    Continuous predictors (and categorical ones entered ``as: continuous``) enter per
+    one unit of their value or code; a factor of k codes as k - 1 indicators against
+    its reference, named ``variable[code]``, or just ``variable`` when k = 2 (a binary
+    variable: the OR of the other code vs the reference).
     """
     columns: dict[str, pd.Series] = {}
     groups: dict[str, list[str]] = {}
     labels = {"const": "Constant"}
-    for name in predictors:
+    for predictor in predictors:
+        name = predictor.variable
         var = study.variables[name]
-        if not var.is_categorical:
+        if predictor.entry == "continuous":
             columns[name] = pd.to_numeric(data[name], errors="coerce").astype(float)
             groups[name] = [name]
-            labels[name] = f"{var.label} (per 1 {var.unit})" if var.unit else var.label
+            if var.is_categorical:
+                labels[name] = f"{var.label} (per 1 unit of its code)"
+            else:
+                labels[name] = f"{var.label} (per 1 {var.unit})" if var.unit else var.label
             continue
-        reference, *others = var.levels
-        known = data[name].isin(var.levels)
+        reference, others = predictor.reference, predictor.others
+        known = data[name].isin(predictor.levels)
         if len(others) == 1:
             terms = {name: others[0]}
         else:
@@ -59,22 +69,67 @@ def _design(
     return pd.DataFrame(columns, index=data.index), groups, labels
 
 
-def _fit(y: np.ndarray, X: pd.DataFrame) -> dict[str, Any]:
-    """ML fit; Firth's fit is added when events per variable are few, the data are
-    separated, or maximum likelihood did not converge."""
-    result = regression.logistic_regression(y, X)
+def _coding(study: Study, predictors: list[Predictor]) -> tuple[dict[str, Any], str]:
+    """How each predictor entered (results ``predictor_coding``) and the sentence for it."""
+    coding: dict[str, Any] = {}
+    parts = []
+    for predictor in predictors:
+        var = study.variables[predictor.variable]
+        if predictor.entry == "continuous":
+            coding[predictor.variable] = {"entered_as": "continuous"}
+            parts.append(
+                f"{var.label} per 1 unit of its code"
+                if var.is_categorical
+                else f"{var.label} per 1 {var.unit or 'unit'}"
+            )
+            continue
+        coding[predictor.variable] = {
+            "entered_as": "categorical",
+            "levels": list(predictor.levels),
+            "reference": predictor.reference,
+            "reference_rule": predictor.reference_rule,
+        }
+        rule = predictor.reference_rule
+        how = f"code {predictor.reference}" if rule == "code" else f"the {rule} code"
+        reference = var.codes[predictor.reference]
+        if len(predictor.others) == 1:
+            other = var.codes[predictor.others[0]]
+            parts.append(f"{var.label}: {other} vs {reference} ({how} as reference)")
+        else:
+            parts.append(f"{var.label}: indicators against {reference} ({how})")
+    return coding, "; ".join(parts)
+
+
+def _ml_needs_firth(result: dict[str, Any]) -> str | None:
+    """Why maximum likelihood is unreliable for this fit (few events, separation, no
+    convergence), or None."""
     epv = result.get("events_per_variable")
-    few_events = epv is not None and epv < regression.EPV_MIN
-    if few_events or result.get("separation") or not result.get("converged", True):
-        result["firth"] = regression.firth_logistic(y, X)
+    reasons = []
+    if epv is not None and epv < regression.EPV_MIN:
+        reasons.append(f"events per variable {epv:.2f} < {regression.EPV_MIN:g}")
+    if result.get("separation"):
+        reasons.append("separation")
+    if not result.get("converged", True):
+        reasons.append("maximum likelihood did not converge")
+    return "; ".join(reasons) or None
+
+
+def _fit(y: np.ndarray, X: pd.DataFrame, groups: dict[str, list[str]], firth: bool) -> dict:
+    """Firth's fit when asked; otherwise ML, with Firth's fit added when ML is unreliable."""
+    if firth:
+        return regression.firth_logistic(y, X, groups=groups)
+    result = regression.logistic_regression(y, X, groups=groups)
+    if _ml_needs_firth(result):
+        result["firth"] = regression.firth_logistic(y, X, groups=groups)
     return result
 
 
 def _fits(spec: dict[str, Any]) -> list[tuple[str, list[str]]]:
     """(name, predictors) of every fit the model runs: the adjusted one, then the crude."""
-    fits = [("adjusted", list(spec["predictors"]))]
+    names = predictor_names(spec)
+    fits = [("adjusted", names)]
     if spec.get("crude", True):
-        fits += [(f"crude {name}", [name]) for name in spec["predictors"]]
+        fits += [(f"crude {name}", [name]) for name in names]
     return fits
 
 
@@ -145,7 +200,7 @@ def model_issues(cohort: pd.DataFrame, study: Study, model_id: str) -> list[Issu
     """
     spec = study.model(model_id)
     outcome = spec["outcome"]
-    needed = [*(spec.get("where") or {}), outcome, *spec["predictors"]]
+    needed = [*(spec.get("where") or {}), outcome, *predictor_names(spec)]
     absent = [name for name in dict.fromkeys(needed) if name not in cohort.columns]
     if absent:
         return [Issue("error", name, "model_column",
@@ -168,7 +223,7 @@ def model_issues(cohort: pd.DataFrame, study: Study, model_id: str) -> list[Issu
                       f"model {model_id}: every one of {rows} with {outcome} recorded is an "
                       f"event ({outcome} = {spec['event']}): no comparison group, cannot be "
                       "fitted")]  # fmt: skip
-    X, groups, _ = _design(data, study, spec["predictors"])
+    X, groups, _ = _design(data, study, model_predictors(spec, study))
     issues = []
     for fit, predictors in _fits(spec):
         issue = _fit_issue(model_id, fit, spec, y, X, groups, predictors)
@@ -177,10 +232,17 @@ def model_issues(cohort: pd.DataFrame, study: Study, model_id: str) -> list[Issu
     return issues
 
 
-def _fit_named(model_id: str, fit: str, y: np.ndarray, X: pd.DataFrame) -> dict[str, Any]:
+def _fit_named(
+    model_id: str,
+    fit: str,
+    y: np.ndarray,
+    X: pd.DataFrame,
+    groups: dict[str, list[str]],
+    firth: bool,
+) -> dict[str, Any]:
     """:func:`_fit`, with anything the fit still refuses named by model and fit."""
     try:
-        return _fit(y, X)
+        return _fit(y, X, groups, firth)
     except AnalysisError:
         raise
     except (ValueError, np.linalg.LinAlgError) as exc:
@@ -199,15 +261,34 @@ def build_model(cohort: pd.DataFrame, study: Study, model_id: str) -> dict[str, 
     data = apply_where(cohort, spec.get("where"))
     outcome = data[spec["outcome"]]
     y = (outcome == spec["event"]).astype(float).where(outcome.notna()).to_numpy()
-    X, groups, labels = _design(data, study, spec["predictors"])
-    adjusted = _fit_named(model_id, "adjusted", y, X)
+    predictors = model_predictors(spec, study)
+    names = [p.variable for p in predictors]
+    X, groups, labels = _design(data, study, predictors)
+    requested = spec.get("method", "logit_mle")
+    if requested == "firth":
+        firth, reason = True, "Firth's penalised likelihood, as the study file asks (method: firth)"
+        adjusted = _fit_named(model_id, "adjusted", y, X, groups, firth)
+    else:
+        adjusted = _fit_named(model_id, "adjusted", y, X, groups, firth=False)
+        why = _ml_needs_firth(adjusted)
+        firth = requested == "auto" and why is not None
+        if firth:  # the Firth fit ML's unreliability added becomes the fit
+            adjusted = adjusted["firth"]
+            reason = f"Firth's penalised likelihood (method: auto) because of {why}"
+        elif requested == "auto":
+            reason = "maximum likelihood (method: auto; events per variable >= 10, no separation)"
+        else:
+            reason = "maximum likelihood (method: logit_mle)"
     # why rows were dropped: missing values per column (a row may miss several)
     missing = {spec["outcome"]: int(outcome.isna().sum())}
-    missing.update({name: int(X[groups[name][0]].isna().sum()) for name in spec["predictors"]})
+    missing.update({name: int(X[groups[name][0]].isna().sum()) for name in names})
     crude = {}
     if spec.get("crude", True):
-        for name in spec["predictors"]:
-            crude[name] = _fit_named(model_id, f"crude {name}", y, X[groups[name]])
+        for name in names:
+            crude[name] = _fit_named(
+                model_id, f"crude {name}", y, X[groups[name]], {name: groups[name]}, firth
+            )
+    coding, sentence = _coding(study, predictors)
     return {
         "schema_version": SCHEMA_VERSION,
         "study": study.id,
@@ -216,12 +297,14 @@ def build_model(cohort: pd.DataFrame, study: Study, model_id: str) -> dict[str, 
         "title": spec.get("title", model_id),
         "outcome": spec["outcome"],
         "event": spec["event"],
-        "predictors": spec["predictors"],
+        "predictors": names,
+        "predictor_labels": {name: study.variables[name].label for name in names},
         "term_labels": labels,
         "predictor_terms": groups,
-        "coding": "binary predictors entered as 0/1 covariates (odds ratio for the last code "
-        "vs the first); categorical predictors as indicators against their first code; "
-        "continuous predictors per one unit",
+        "predictor_coding": coding,
+        "coding": sentence,
+        "method_requested": requested,
+        "method_reason": reason,
         **adjusted,
         "missing_by_column": missing,
         "crude": crude,

@@ -35,13 +35,21 @@ def _same_file(a: Path, b: Path) -> bool:
 def refuse_overwriting(
     inputs: Iterable[str | Path | None], outputs: Iterable[tuple[str, str | Path | None]]
 ) -> None:
-    """Raise if an output (``(option, path)``) would write an input or into data_raw/."""
+    """Raise if an output (``(option, path)``) would write an input or into data_raw/,
+    or if two options would write the same file."""
     read = [Path(p) for p in inputs if p]
     resolved_inputs = {p.resolve(): p for p in read}
+    written: dict[Path, tuple[str, str | Path]] = {}
     for option, out in outputs:
         if not out:
             continue
         target = Path(out).resolve()
+        if target in written and written[target][0] != option:
+            first_option, first = written[target]
+            raise AnalysisError(
+                f"{option} {out}: is also {first_option} {first}; one file cannot hold both"
+            )
+        written.setdefault(target, (option, out))
         source = resolved_inputs.get(target) or next(
             (p for p in read if _same_file(p, target)), None
         )

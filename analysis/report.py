@@ -48,11 +48,17 @@ def methods_text(study: Study, results: list[dict[str, Any]]) -> list[str]:
         paragraphs.append("Tests that ran: " + "; ".join(TEST_LABELS.get(t, t) for t in used) + ".")
     models = [res for res in results if "model" in res]
     for m in models:
+        if m.get("method") == "firth":
+            how = (
+                "by Firth's penalised likelihood (firthmodels), profile penalised-likelihood "
+                "95% confidence intervals and penalised likelihood-ratio p-values"
+            )
+        else:
+            how = "by maximum likelihood (statsmodels), Wald 95% confidence intervals"
         paragraphs.append(
             f"{m['title']}: logistic regression of {m['outcome']} on "
-            f"{', '.join(m['predictors'])} by maximum likelihood (statsmodels), Wald 95% "
-            f"confidence intervals; n = {m['n']}, {m['events']} events. "
-            "Crude odds ratios come from one model per predictor."
+            f"{', '.join(m['predictors'])} {how}; {m['coding']}; n = {m['n']}, "
+            f"{m['events']} events. Crude odds ratios come from one model per predictor."
         )
     paragraphs.append(
         f"Two-sided p < {study.alpha} was considered significant. Quartiles use SPSS's "
@@ -72,6 +78,13 @@ def scorecard(study: Study, results: dict[str, dict[str, Any]]) -> list[dict[str
             pass
         elif "model" in res:
             ours = next((t["p_value"] for t in res["terms"] if t["term"] == item["variable"]), None)
+            if ours is None:  # a factor: its joint test (Wald as SPSS, or Firth's penalised LR)
+                key = "lr_p_value" if res.get("method") == "firth" else "wald_p_value"
+                ours = next(
+                    (t[key] for t in res.get("predictor_tests", [])
+                     if t["predictor"] == item["variable"]),
+                    None,
+                )  # fmt: skip
         else:
             ours = next(
                 (r["p_value"] for r in res["rows"] if r["variable"] == item["variable"]), None
@@ -175,6 +188,7 @@ def write_report(
         "inputs": input_list(manifest),
         "flow": [{**step, "detail": _exclusion_detail(step)} for step in flow_doc.get("steps", [])],
         "flow_missing": flow_missing,
+        "flow_substituted": flow_doc.get("substituted") or [],
         "tables": grids,
         "normality": [
             g
@@ -258,6 +272,7 @@ def _markdown(context: dict[str, Any]) -> str:
             ],
         )
     parts += _made_missing_md(context["flow_missing"], "Values made missing during derivation")
+    parts += _made_missing_md(context["flow_substituted"], "Values substituted during derivation")
     checks = context["checks"]
     if checks:
         parts += ["## Data checks", ""]
@@ -268,6 +283,9 @@ def _markdown(context: dict[str, Any]) -> str:
         ]
         parts += [f"- {md_text(line)}" for line in checks["warnings"] + checks["more"]]
         if checks["warnings"] or checks["more"]:
+            parts.append("")
+        parts += [f"- {md_text(line)}" for line in checks["notes"]]
+        if checks["notes"]:
             parts.append("")
         parts += _made_missing_md(checks["made_missing"], "Values made missing")
         if checks["missing_by_column"] is not None:
@@ -310,6 +328,7 @@ def _data_checks(validation_path: Path | None) -> dict[str, Any] | None:
             for key, count in (report.get("more_rows_not_listed") or {}).items()
         ],
         "made_missing": report.get("made_missing") or [],
+        "notes": _reading_notes(report),
         # [[column, count]] for columns with any missing value; None: not in the file
         "missing_by_column": (
             None
@@ -317,6 +336,18 @@ def _data_checks(validation_path: Path | None) -> dict[str, Any] | None:
             else [[column, count] for column, count in by_column.items() if count]
         ),
     }
+
+
+def _reading_notes(report: dict[str, Any]) -> list[str]:
+    """What reading did besides reading: identifier columns dropped, values matched by label."""
+    from analysis.labels import summary_lines
+
+    notes = []
+    if report.get("identifiers_dropped"):
+        names = ", ".join(f"'{c}'" for c in report["identifiers_dropped"])
+        notes.append(f"Identifier column(s) dropped on reading: {names}.")
+    notes += [f"Value labels, {line}." for line in summary_lines(report.get("value_labels") or [])]
+    return notes
 
 
 def _table_number(output_id: str) -> tuple[int, str]:

@@ -16,8 +16,11 @@ from typing import Any
 import yaml
 
 from analysis import yaml_safe
+from analysis.derive_check import check_derivation, unknown_kind_message
 from analysis.errors import StudyFileError
+from analysis.model_spec import check_model
 from analysis.schema_check import first_error, key_path, load_schema, message_of
+from analysis.table_spec import check_table
 
 __all__ = ["Study", "Variable", "load_study", "study_schema"]
 
@@ -212,17 +215,8 @@ def _check_references(where: Path, raw: dict[str, Any], variables: dict[str, Var
         for ref, values in (var.only_if or {}).items():
             need_codes(ref, values, f"variables.{name}.only_if")
         if var.derive:
-            for key, ref in var.derive.items():
-                if key in (
-                    "kind",
-                    "breaks",
-                    "bands",
-                    "female_code",
-                    "dialysis_code",
-                    "not_on_dialysis_code",
-                ):
-                    continue
-                need(ref, f"variables.{name}.derive.{key}")
+            # sources declared (earlier if derived), expressions parsed, codes known
+            check_derivation(where, var, variables)
             if var.derive["kind"] == "cut" and len(var.codes) != len(var.derive["breaks"]) + 1:
                 raise StudyFileError(
                     f"{where}: variables.{name}.derive.breaks: {len(var.derive['breaks'])} "
@@ -260,6 +254,8 @@ def _check_references(where: Path, raw: dict[str, Any], variables: dict[str, Var
                 raise StudyFileError(
                     f"{where}: {key}.policy: '{policy}' is not defined under policies"
                 )
+        # every test the table names fits its rows and groups (table_spec.py)
+        check_table(where, key, table, policies, variables)
     for i, fig in enumerate(raw.get("figures", [])):
         for key in ("x", "y", "hue"):
             if key in fig:
@@ -272,12 +268,8 @@ def _check_references(where: Path, raw: dict[str, Any], variables: dict[str, Var
         if model["id"] in seen:
             raise StudyFileError(f"{where}: {key}.id: '{model['id']}' is used twice")
         seen.add(model["id"])
-        need_categorical(model["outcome"], f"{key}.outcome")
-        need_codes(model["outcome"], [model["event"]], f"{key}.event")
-        for name in model["predictors"]:
-            need(name, f"{key}.predictors")
-        for name, values in model.get("where", {}).items():
-            need_codes(name, _as_list(values), f"{key}.where")
+        # outcome, event, where, and how each predictor enters (reference codes, as:)
+        check_model(where, key, model, variables)
 
 
 def load_study(path: str | Path) -> Study:
@@ -296,6 +288,9 @@ def load_study(path: str | Path) -> Study:
         raise StudyFileError(f"{where}: not valid YAML{at}: {problem}") from exc
     if not isinstance(raw, dict):
         raise StudyFileError(f"{where}: (top level): expected a mapping of keys, got {raw!r:.40}")
+    unknown_kind = unknown_kind_message(raw)  # before the schema: its message is clearer
+    if unknown_kind:
+        raise StudyFileError(f"{where}: {unknown_kind}")
     problem = _schema_error(where, raw)
     if problem:
         raise StudyFileError(problem)

@@ -6,9 +6,11 @@ the test that ran and why. Numbers stay unrounded; renderers round.
 Each variable is split into groups once, and every statistic is one
 vectorised call per group, so the cost is linear in rows.
 
-:func:`table_issues` says up front, from counts alone, what would stop a table or
-leave it without tests; the validator runs it on the included cohort and
-:func:`build_table` refuses on its errors, so both give the same one-line answer.
+Whether a named test fits its row is a property of the study file, checked when the
+study loads (:mod:`analysis.table_spec`). :func:`table_issues` says up front, from counts
+alone, what the data would do to a table (an empty group, a group too large for an
+exact test); the validator runs it on the included cohort and :func:`build_table`
+refuses on its errors, so both give the same one-line answer.
 """
 
 from __future__ import annotations
@@ -21,8 +23,14 @@ import pandas as pd
 from analysis.derive import apply_where
 from analysis.errors import AnalysisError, DataError, StudyFileError
 from analysis.stats import contingency, descriptive, effect_size, nonparametric, parametric
+from analysis.stats.nonparametric import EXACT_MAX_PRODUCT
+from analysis.stats.normality import SPSS_SHAPIRO_MAX_N
 from analysis.stats.normality import normality as normality_test
 from analysis.study import Study, Variable
+from analysis.table_spec import (
+    check_table,
+    is_categorical_row,
+)
 
 __all__ = [
     "SCHEMA_VERSION",
@@ -50,9 +58,17 @@ TEST_LABELS = {
     "fisher_exact_monte_carlo": "Fisher's exact test (Monte Carlo p-value)",
 }
 
-_TWO_GROUP = {"student_t", "welch_t", "mann_whitney", "mann_whitney_exact"}
-_CATEGORICAL = {"chi_square", "yates_chi_square", "fisher_exact"}
-_CONTINUOUS = _TWO_GROUP | {"anova", "welch_anova", "kruskal_wallis"}
+# The study file is checked when it loads (table_spec.check_table): by the time a row
+# runs, its test fits the row and the number of groups.
+_CONTINUOUS_RUNNERS = {
+    "student_t": lambda g: parametric.student_t(*g),
+    "welch_t": lambda g: parametric.welch_t(*g),
+    "mann_whitney": lambda g: nonparametric.mann_whitney(*g),
+    "mann_whitney_exact": lambda g: nonparametric.mann_whitney(*g, exact=True),
+    "anova": parametric.one_way_anova,
+    "welch_anova": parametric.welch_anova,
+    "kruskal_wallis": nonparametric.kruskal_wallis,
+}
 
 
 class Issue(NamedTuple):
@@ -84,29 +100,11 @@ def _numeric(series: pd.Series) -> np.ndarray:
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
 
 
-def _run_continuous_test(test: str, groups: list[np.ndarray], context: str = "") -> dict[str, Any]:
-    """The test's result; ``context`` ("table t, variable 'x'") starts any error."""
+def _run_continuous_test(test: str, groups: list[np.ndarray]) -> dict[str, Any]:
+    """The test's result (the study file was checked on loading: the test fits)."""
     if test == "none":
         return {"method": "none", "statistic": None, "df": None, "p_value": None}
-    if test in _TWO_GROUP and len(groups) != 2:
-        raise StudyFileError(
-            f"{context}: test '{test}' needs exactly two groups, found {len(groups)} with data"
-        )
-    if test == "student_t":
-        return parametric.student_t(*groups)
-    if test == "welch_t":
-        return parametric.welch_t(*groups)
-    if test == "mann_whitney":
-        return nonparametric.mann_whitney(*groups)
-    if test == "mann_whitney_exact":
-        return nonparametric.mann_whitney(*groups, exact=True)
-    if test == "anova":
-        return parametric.one_way_anova(groups)
-    if test == "welch_anova":
-        return parametric.welch_anova(groups)
-    if test == "kruskal_wallis":
-        return nonparametric.kruskal_wallis(groups)
-    raise StudyFileError(f"{context}: test '{test}' cannot be used on a continuous variable")
+    return _CONTINUOUS_RUNNERS[test](groups)
 
 
 def _default_test(branch: dict[str, Any], k: int) -> str:
@@ -136,6 +134,28 @@ def _test_fields(result: dict[str, Any], test: str) -> dict[str, Any]:
     }
 
 
+def _normality(
+    groups, present: list[np.ndarray], norm_spec: dict[str, Any]
+) -> tuple[dict[str, float | None], dict[str, dict[str, Any]]]:
+    """Per group: the deciding test's p, and every normality result the policy asks for.
+
+    ``also`` tests are recorded, not used; a Shapiro-Wilk among them follows SPSS
+    EXAMINE's limit (n <= 5000), so at registry scale it costs nothing.
+    """
+    names = [norm_spec["test"], *[t for t in norm_spec.get("also", []) if t != norm_spec["test"]]]
+    p_values: dict[str, float | None] = {}
+    details: dict[str, dict[str, Any]] = {}
+    for (key, _, _), arr in zip(groups, present, strict=True):
+        if arr.size == 0:
+            continue
+        results = {names[0]: normality_test(arr, names[0])}
+        for name in names[1:]:
+            results[name] = normality_test(arr, name, shapiro_max_n=SPSS_SHAPIRO_MAX_N)
+        p_values[key] = results[names[0]].get("p_value")
+        details[key] = results
+    return p_values, details
+
+
 def _continuous_row(
     var: Variable,
     data: pd.DataFrame,
@@ -144,7 +164,7 @@ def _continuous_row(
     override: dict[str, Any],
     tested: bool,
     overall: bool,
-    context: str = "",
+    table_test: str | None = None,
 ) -> dict[str, Any]:
     x = _numeric(data[var.name])
     arrays = [x[idx] for _, _, idx in groups]
@@ -158,14 +178,11 @@ def _continuous_row(
     testable = [a for a in present if a.size > 0]
     norm_spec = policy.get("normality")
     normality_p: dict[str, float | None] = {}
+    normality_details: dict[str, dict[str, Any]] = {}
     is_normal = True
     reason = "policy without normality pre-testing"
     if norm_spec:
-        for (key, _, _), arr in zip(groups, present, strict=True):
-            if arr.size == 0:
-                continue
-            res = normality_test(arr, norm_spec["test"])
-            normality_p[key] = res.get("p_value")
+        normality_p, normality_details = _normality(groups, present, norm_spec)
         ps = list(normality_p.values())
         is_normal = all(p is not None and p >= norm_spec["alpha"] for p in ps) and bool(ps)
         reason = (
@@ -175,14 +192,17 @@ def _continuous_row(
         )
     branch = policy["normal"] if is_normal else policy["non_normal"]
     summary = override.get("summary") or var.summary or branch["summary"]
-    test_name = override.get("test") or _default_test(branch, len(testable))
     if "test" in override:
-        reason = "override in the study file"
+        test_name, reason = override["test"], "override in the study file"
+    elif table_test is not None:
+        test_name, reason = table_test, "the table's test in the study file"
+    else:
+        test_name = _default_test(branch, len(testable))
     if not tested or len(testable) < 2:
         test_name = "none"
         if tested:
             reason = "fewer than two groups with data"
-    result = _run_continuous_test(test_name, testable, context)
+    result = _run_continuous_test(test_name, testable)
     return {
         "variable": var.name,
         "label": var.display_label(),
@@ -196,6 +216,7 @@ def _continuous_row(
         "test_reason": reason,
         "normality_test": norm_spec["test"] if norm_spec else None,
         "normality": normality_p,
+        "normality_details": normality_details,
         "smd": _smd("continuous", present) if len(present) > 1 else None,
     }
 
@@ -209,7 +230,6 @@ def _categorical_rows(
     override: dict[str, Any],
     tested: bool,
     overall: bool,
-    context: str = "",
 ) -> list[dict[str, Any]]:
     values = data[var.name].to_numpy()
     levels = var.levels
@@ -224,25 +244,24 @@ def _categorical_rows(
     result: dict[str, Any] = {"method": "none", "statistic": None, "df": None, "p_value": None}
     result_test = "none"
     if tested and test_name != "none" and group_var is not None:
-        if test_name not in _CATEGORICAL:
-            raise StudyFileError(
-                f"{context}: test '{test_name}' cannot be used on a categorical variable"
-            )
-        table = contingency.table_from_codes(
+        # The study file was checked on loading: the test is a contingency-table test,
+        # and Yates' correction only meets tables declared 2x2.
+        full = contingency.table_from_codes(
             data[group_var.name].to_numpy(), values, group_var.levels, levels
         )
-        table = table[table.sum(axis=1) > 0][:, table.sum(axis=0) > 0]
+        rows_kept = np.flatnonzero(full.sum(axis=1) > 0)
+        cols_kept = np.flatnonzero(full.sum(axis=0) > 0)
+        table = full[rows_kept][:, cols_kept]
         if table.shape[0] < 2 or table.shape[1] < 2:
             reason = "fewer than two groups or levels with data"
-        elif test_name == "yates_chi_square" and table.shape != (2, 2):
-            raise StudyFileError(
-                f"{context}: test 'yates_chi_square' needs a 2x2 table, found "
-                f"{table.shape[0]}x{table.shape[1]} (groups x levels with data)"
-            )
         else:
             result_test, result = _categorical_test(test_name, table, cat_policy)
             if result_test != test_name:
                 reason = "an expected count < 5: Fisher's exact test (policy)"
+            result = {
+                **result,
+                "crosstabs": _crosstabs(table, group_var, var, rows_kept, cols_kept),
+            }
     group_values = [values[idx] for _, _, idx in groups]
     smd = _smd("categorical", group_values, levels) if len(groups) > 1 else None
     shown_code = var.show if var.show is not None else levels[-1]
@@ -278,6 +297,36 @@ def _categorical_rows(
     return rows
 
 
+def _scores(var: Variable) -> np.ndarray:
+    """Scores of a variable's codes for the linear-by-linear association: the codes
+    themselves when they are numbers (as SPSS uses the values), else 1, 2, ... in order."""
+    codes = var.levels
+    numeric = all(isinstance(c, int | float) and not isinstance(c, bool) for c in codes)
+    return np.array(codes if numeric else range(1, len(codes) + 1), dtype=float)
+
+
+def _crosstabs(
+    table: np.ndarray,
+    group_var: Variable,
+    var: Variable,
+    rows_kept: np.ndarray,
+    cols_kept: np.ndarray,
+) -> dict[str, Any]:
+    """SPSS CROSSTABS' "Chi-Square Tests" for the groups x levels table with data, and
+    each cell's expected count keyed by group and level (as the ``stats`` are)."""
+    res = contingency.chi_square_tests(
+        table, _scores(group_var)[rows_kept], _scores(var)[cols_kept]
+    )
+    if res["expected"] is not None:
+        group_keys = [str(group_var.levels[i]) for i in rows_kept]
+        level_keys = [str(var.levels[j]) for j in cols_kept]
+        res["expected"] = {
+            g: dict(zip(level_keys, row, strict=True))
+            for g, row in zip(group_keys, res["expected"], strict=True)
+        }
+    return res
+
+
 def _categorical_test(
     test_name: str, table: np.ndarray, cat_policy: dict[str, Any]
 ) -> tuple[str, dict]:
@@ -293,11 +342,9 @@ def _categorical_test(
 
 
 def _policy(study: Study, table: dict[str, Any]) -> dict[str, Any]:
+    """The table's policy with its name (defined: checked on loading, or by ``_resolve``)."""
     name = table.get("policy", "paper")
-    try:
-        return {"name": name, **study.policies[name]}
-    except KeyError:
-        raise StudyFileError(f"{study.path}: policy '{name}' is not defined") from None
+    return {"name": name, **study.policies[name]}
 
 
 def _needed_columns(study: Study, table: dict[str, Any]) -> list[str]:
@@ -327,10 +374,14 @@ def _group_codes(data: pd.DataFrame, group_var: Variable) -> np.ndarray:
     return pd.Categorical(data[group_var.name], categories=group_var.levels).codes
 
 
-def _candidate_tests(policy: dict[str, Any], override: dict[str, Any], k: int) -> set[str]:
+def _candidate_tests(
+    policy: dict[str, Any], override: dict[str, Any], k: int, table_test: str | None
+) -> set[str]:
     """The continuous tests a row may get with k groups, whatever normality decides."""
     if "test" in override:
         return {override["test"]}
+    if table_test is not None:
+        return {table_test}
     branches = (
         [policy["normal"], policy["non_normal"]] if policy.get("normality") else [policy["normal"]]
     )
@@ -338,8 +389,13 @@ def _candidate_tests(policy: dict[str, Any], override: dict[str, Any], k: int) -
 
 
 def _resolve(study: Study, table_id: str, policy: str | None) -> dict[str, Any]:
+    """The table as it will run; a replacement ``policy`` is checked against its rows as
+    the study's own policy was on loading (e.g. Yates' correction on a 3-level row)."""
     table = study.table(table_id)
     if policy is not None and "group_by" in table and table.get("kind", "summary") != "listing":
+        index = next(i for i, t in enumerate(study.tables) if t["id"] == table_id)
+        check_table(study.path, f"tables[{index}] with policy '{policy}'", table,
+                    study.policies, study.variables, policy)  # fmt: skip
         table = {**table, "policy": policy}
     return table
 
@@ -349,12 +405,11 @@ def table_issues(
 ) -> list[Issue]:
     """What the data would do to one table, from counts alone (no statistic is computed).
 
-    Errors: a column the table reads is absent; a test that cannot run on the groups
-    that have data (a two-group test on three, Yates' correction on a larger table),
-    or one that does not fit the variable. Warnings, the table still renders: no rows,
-    fewer than two groups with data (no tests), a declared group with no rows (shown
-    empty, tests compare the others). ``cohort`` is what the table sees: the included
-    rows.
+    Errors: a column the table reads is absent; groups too large for the exact
+    Mann-Whitney test. Warnings, the table still renders: no rows, fewer than two groups
+    with data (no tests), a declared group with no rows (shown empty, tests compare the
+    others). ``cohort`` is what the table sees: the included rows. Whether each test
+    fits its row was settled when the study loaded (:mod:`analysis.table_spec`).
     """
     table = _resolve(study, table_id, policy)
     tid = table["id"]
@@ -381,10 +436,12 @@ def table_issues(
     codes = _group_codes(data, group_var)
     sizes = np.bincount(codes[codes >= 0], minlength=len(group_var.levels))
     with_data = int(np.count_nonzero(sizes))
+    table_test = table.get("test")
     declares_tests = pol["categorical"]["test"] != "none" or any(
         t != "none" for b in ("normal", "non_normal") for t in (pol[b]["two_groups"],
                                                                  pol[b]["k_groups"])
-    ) or any("test" in o and o["test"] != "none" for o in overrides.values())  # fmt: skip
+    ) or any("test" in o and o["test"] != "none" for o in overrides.values()) or (
+        table_test not in (None, "none"))  # fmt: skip
     if with_data < 2:
         if declares_tests:
             issues.append(Issue(
@@ -409,43 +466,28 @@ def table_issues(
             ((ref, ref_codes),) = var.only_if.items()
             subset = data[ref].isin(ref_codes).to_numpy()
         context = f"table {tid}, variable '{name}'"
-        if var.is_categorical and override.get("summary", "n_pct") == "n_pct":
-            test = override.get("test") or pol["categorical"]["test"]
-            if test != "none" and test not in _CATEGORICAL:
-                issues.append(Issue("error", name, "table_test",
-                                    f"{context}: test '{test}' cannot be used on a categorical "
-                                    "variable"))  # fmt: skip
-            elif test == "yates_chi_square":
-                ok = subset & (codes >= 0) & data[name].isin(var.levels).to_numpy()
-                n_groups = np.unique(codes[ok]).size
-                n_levels = pd.unique(data[name].to_numpy()[ok]).size
-                if n_groups >= 2 and n_levels >= 2 and (n_groups, n_levels) != (2, 2):
-                    issues.append(Issue(
-                        "error", name, "table_test",
-                        f"{context}: test 'yates_chi_square' needs a 2x2 table, found "
-                        f"{n_groups}x{n_levels} (groups x levels with data{where})",
-                    ))  # fmt: skip
+        if is_categorical_row(var, override):
             continue
         values = pd.to_numeric(data[name], errors="coerce").notna().to_numpy()
-        k = np.unique(codes[subset & (codes >= 0) & values]).size
+        per_group = np.bincount(codes[subset & (codes >= 0) & values],
+                                minlength=len(group_var.levels))  # fmt: skip
+        k = int(np.count_nonzero(per_group))
         if k < 2:
-            if "test" not in override or override["test"] != "none":
+            if override.get("test", table_test) != "none":
                 issues.append(Issue(
                     "warning", name, "single_group",
                     f"{context}: only {k} group(s) of '{gname}' have values among the "
                     f"{len(data)} included row(s){where}: no test",
                 ))  # fmt: skip
             continue
-        for test in sorted(_candidate_tests(pol, override, k)):
-            if test != "none" and test not in _CONTINUOUS:
-                issues.append(Issue("error", name, "table_test",
-                                    f"{context}: test '{test}' cannot be used on a continuous "
-                                    "variable"))  # fmt: skip
-            elif test in _TWO_GROUP and k != 2:
+        if "mann_whitney_exact" in _candidate_tests(pol, override, k, table_test):
+            n_a, n_b = (int(c) for c in per_group[per_group > 0])
+            if n_a * n_b > EXACT_MAX_PRODUCT:
                 issues.append(Issue(
                     "error", name, "table_test",
-                    f"{context}: test '{test}' needs exactly two groups, but {k} groups of "
-                    f"'{gname}' have values{where}",
+                    f"{context}: test 'mann_whitney_exact' is limited to n_a x n_b <= "
+                    f"{EXACT_MAX_PRODUCT:,}, but the groups have {n_a} and {n_b} values"
+                    f"{where}: use mann_whitney (asymptotic)",
                 ))  # fmt: skip
     return issues
 
@@ -510,15 +552,15 @@ def build_summary_table(
             var_groups = _group_index(var_data, group_var)
         _value_errors(var_data, var, context)
         try:
-            if var.is_categorical and override.get("summary", "n_pct") == "n_pct":
+            if is_categorical_row(var, override):
                 rows.extend(
                     _categorical_rows(var, var_data, var_groups, group_var, policy, override,
-                                      tested, overall, context)
+                                      tested, overall)
                 )  # fmt: skip
             else:
                 rows.append(
                     _continuous_row(var, var_data, var_groups, policy, override, tested,
-                                    overall, context)
+                                    overall, table.get("test"))
                 )  # fmt: skip
         except AnalysisError:
             raise

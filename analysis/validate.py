@@ -34,8 +34,10 @@ from analysis.derive import (
     drop_identifiers,
     is_identifier,
 )
+from analysis.derive_check import derivation_sources
 from analysis.errors import AnalysisError
 from analysis.models import model_issues
+from analysis.names import did_you_mean
 from analysis.study import Study, Variable
 from analysis.tables import table_issues
 
@@ -69,6 +71,10 @@ class ValidationReport:
     missing_by_column: dict[str, int] = field(default_factory=dict)
     # rows the tables and models will see (after the inclusion criteria); None if not derived
     n_included: int | None = None
+    # values of labelled SPSS/Stata columns recoded or kept by label (``frame.attrs``)
+    value_labels: list[dict[str, Any]] = field(default_factory=list)
+    # columns dropped on reading because their header is a listed identifier
+    identifiers_dropped: list[str] = field(default_factory=list)
 
     @property
     def errors(self) -> list[Problem]:
@@ -99,6 +105,8 @@ class ValidationReport:
             "made_missing": self.made_missing,
             "missing_by_column": self.missing_by_column,
             "n_included": self.n_included,
+            "value_labels": self.value_labels,
+            "identifiers_dropped": self.identifiers_dropped,
         }
 
 
@@ -168,8 +176,8 @@ def _cross_rules(study: Study, present: set[str]) -> list[_Rule]:
                     lambda f, v=var.name, r=ref, c=codes: f[v].notna() & ~f[r].isin(c),
                 ))  # fmt: skip
         spec = var.derive or {}
-        sources = {k: v for k, v in spec.items() if isinstance(v, str) and k != "kind"}
-        if var.name not in present or not set(sources.values()) <= present:
+        sources = derivation_sources(spec)
+        if var.name not in present or not set(sources) <= present:
             continue
         kind = spec.get("kind")
         if kind == "ratio":
@@ -247,10 +255,13 @@ class _Collector:
 
 
 def _required_columns(c: _Collector) -> None:
+    others = [str(n) for n in c.frame.columns if n not in c.study.variables]
     for var in c.study.variables.values():
         if not (var.derive or var.identifier) and var.name not in c.frame.columns:
+            close = did_you_mean(var.name, others)
+            hint = f" (did you mean '{close}'? rename it in the mapping file)" if close else ""
             c.add("error", var.name, "required_column",
-                  f"required column '{var.name}' ({var.label}) is missing")  # fmt: skip
+                  f"required column '{var.name}' ({var.label}) is missing{hint}")  # fmt: skip
 
 
 def _coerce_numbers(c: _Collector, present: set[str]) -> pd.DataFrame:
@@ -264,6 +275,12 @@ def _coerce_numbers(c: _Collector, present: set[str]) -> pd.DataFrame:
         bad = np.flatnonzero((number.isna() & raw.notna()).to_numpy())
         if bad.size:
             c.add_rows("error", var.name, bad, "numeric", "not a number", values=raw)
+        # inf, -inf and overflowing text such as 1e400 are numbers to pandas but not
+        # measurements; left in, they would break the tests and models downstream.
+        infinite = np.flatnonzero(np.isinf(number.to_numpy(dtype=float, na_value=np.nan)))
+        if infinite.size:
+            c.add_rows("error", var.name, infinite, "finite", "not a finite number", values=raw)
+            number = number.mask(np.isinf(number.astype(float)))
         data[var.name] = number.astype(float)
     return data
 
@@ -296,6 +313,8 @@ def validate_frame(frame: pd.DataFrame, study: Study, source: str = "data") -> V
     """Every problem of ``frame`` against ``study``: one pass, all rules."""
     c = _Collector(frame.reset_index(drop=True), study, source)
     c.report.made_missing = list(frame.attrs.get("made_missing", []))
+    c.report.value_labels = list(frame.attrs.get("value_labels", []))
+    c.report.identifiers_dropped = list(frame.attrs.get("identifiers_dropped", []))
     c.report.missing_by_column = {
         name: int(frame[name].isna().sum()) for name in study.variables if name in frame.columns
     }
@@ -321,12 +340,12 @@ def validate_frame(frame: pd.DataFrame, study: Study, source: str = "data") -> V
 def _output_checks(c: _Collector, data: pd.DataFrame) -> None:
     """Derive as ``derive`` will, then ask every table and model about the included rows."""
     try:
-        derived = derive_variables(drop_identifiers(data, c.study), c.study)
+        derived = derive_variables(data, c.study)  # identifiers dropped after (age_at)
     except AnalysisError as exc:
         c.add("error", None, "derive", str(exc))
         return
     _derived_values(c, derived)
-    cohort, _, _ = apply_inclusion(derived, c.study)
+    cohort, _, _ = apply_inclusion(drop_identifiers(derived, c.study), c.study)
     c.report.n_included = len(cohort)
     checks = [(t["id"], table_issues) for t in c.study.tables]
     checks += [(m["id"], model_issues) for m in c.study.models]
@@ -349,8 +368,7 @@ def _derived_values(c: _Collector, derived: pd.DataFrame) -> None:
     flagged = {(p.column, p.row) for p in c.report.errors if p.row is not None}
     listed: dict[str, int] = {}
     for problem in derived_value_problems(derived, c.study):
-        spec = c.study.variables[problem.variable].derive or {}
-        sources = [v for k, v in spec.items() if isinstance(v, str) and k != "kind"]
+        sources = derivation_sources(c.study.variables[problem.variable].derive or {})
         if any((name, problem.row) in flagged for name in [problem.variable, *sources]):
             continue
         shown = listed.get(problem.variable, 0)

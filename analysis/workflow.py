@@ -21,6 +21,7 @@ import fcntl
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import yaml
@@ -104,30 +105,66 @@ def run_workflow(
             RUN_CONFIG.parent.mkdir(parents=True, exist_ok=True)
             RUN_CONFIG.write_text(yaml.safe_dump(overrides, allow_unicode=True), "utf-8")
             command += ["--configfile", str(RUN_CONFIG)]
-        return subprocess.run([*command, *(extra or [])], check=False).returncode
+        started = time.time()
+        status = subprocess.run([*command, *(extra or [])], check=False).returncode
+    if status == 0:
+        return 0
+    causes = step_errors(Path("logs"), since=started)
+    for log, line in causes:
+        print(f"{line} (step log: {log})", file=sys.stderr)
+    if not causes:
+        print("error: the workflow failed; Snakemake's messages above say where", file=sys.stderr)
+    return 2
 
 
-#: What the report step writes; removed together when they no longer match the inputs.
-REPORT_ARTEFACTS = ("report.html", "report.md", "provenance.json", "tables", "figures")
+def step_errors(logs: Path, since: float) -> list[tuple[Path, str]]:
+    """The one-line ``error:`` each step that failed in this run wrote to its log.
 
-
-def report_is_current(provenance: Path, fingerprint: dict) -> bool:
-    """True if ``provenance`` names every checksum of ``fingerprint``, the same code and settings.
-
-    A subset test, because the report also checksums files the workflow made from
-    those inputs (the generated synthetic cohort).
+    Snakemake reports a failed step in many lines and points at its log; the step's own
+    one-line message is what the user needs, so it is repeated last.
     """
+    found = []
+    for log in sorted(logs.glob("*.log")) if logs.is_dir() else []:
+        try:
+            if log.stat().st_mtime < since:
+                continue
+            lines = log.read_text(encoding="utf-8", errors="replace").splitlines()
+        except OSError:
+            continue
+        found += [(log, line) for line in lines if line.startswith("error:")][-1:]
+    return found
+
+
+#: The assembled report: rebuilt by every run whose inputs, code or settings differ.
+REPORT_FILES = ("report.html", "report.md", "provenance.json")
+#: Rendered tables and figures: rebuilt by every step when the inputs or the code differ
+#: (their rules carry those checksums as params), so they may go only then.
+REPORT_FOLDERS = ("tables", "figures")
+
+
+def _recorded(provenance: Path) -> dict | None:
     import json
 
     try:
-        recorded = json.loads(provenance.read_text(encoding="utf-8"))
+        return json.loads(provenance.read_text(encoding="utf-8"))
     except (OSError, ValueError):
-        return False
+        return None
+
+
+def _same_inputs_and_code(recorded: dict, fingerprint: dict) -> bool:
+    """A subset test, because the report also checksums files the workflow made from
+    those inputs (the generated synthetic cohort)."""
     made_from = {entry.get("sha256") for entry in recorded.get("inputs", [])}
     current = {entry["sha256"] for entry in fingerprint["files"].values() if entry}
+    return current <= made_from and recorded.get("code_sha256") == fingerprint["code"]
+
+
+def report_is_current(provenance: Path, fingerprint: dict) -> bool:
+    """True if ``provenance`` names every checksum of ``fingerprint``, its code and settings."""
+    recorded = _recorded(provenance)
     return (
-        current <= made_from
-        and recorded.get("code_sha256") == fingerprint["code"]
+        recorded is not None
+        and _same_inputs_and_code(recorded, fingerprint)
         and recorded.get("settings_sha256") == fingerprint["settings"]
     )
 
@@ -135,15 +172,25 @@ def report_is_current(provenance: Path, fingerprint: dict) -> bool:
 def remove_stale_report(reports: Path, fingerprint: dict) -> list[Path]:
     """Delete a report made from other inputs before a run that will replace it.
 
-    Called when a run starts: if the run then fails or is killed, no report is left
-    that could be mistaken for one of the current inputs.
+    Called when a run starts, after Snakemake has planned its jobs: if the run then
+    fails or is killed, no report is left that could be mistaken for one of the
+    current inputs. The rendered tables and figures go too only when the report names
+    other input files or code, because then every step reruns and rewrites them; after
+    a change of settings alone, some of them are up to date and the plan relies on them.
     """
     import shutil
 
-    if report_is_current(reports / "provenance.json", fingerprint):
+    recorded = _recorded(reports / "provenance.json")
+    if recorded is None:
+        names: tuple[str, ...] = REPORT_FILES  # no complete report: nothing to compare
+    elif not _same_inputs_and_code(recorded, fingerprint):
+        names = REPORT_FILES + REPORT_FOLDERS
+    elif recorded.get("settings_sha256") != fingerprint["settings"]:
+        names = REPORT_FILES
+    else:
         return []
     removed = []
-    for name in REPORT_ARTEFACTS:
+    for name in names:
         path = reports / name
         if path.is_dir():
             shutil.rmtree(path)

@@ -27,11 +27,14 @@ import yaml
 from yaml.constructor import ConstructorError
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-__all__ = ["MAX_NODES", "load"]
+__all__ = ["MAX_CHARS", "MAX_NODES", "load"]
 
 #: Largest expanded document accepted. A study file is a few thousand nodes; the
 #: largest realistic mapping file (every code of every variable) far below this.
 MAX_NODES = 100_000
+#: Longest text parsed at all. The pure-Python parser takes seconds per megabyte, and
+#: a study or mapping file is a few kilobytes; a bigger one is refused unread.
+MAX_CHARS = 1_000_000
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 
 
@@ -45,6 +48,14 @@ def load(
     """
     if not issubclass(loader, yaml.SafeLoader):
         raise TypeError("yaml_safe.load needs a SafeLoader subclass")
+    if len(text) > MAX_CHARS:
+        raise ConstructorError(
+            None,
+            None,
+            f"is {len(text):,} characters long; more than {MAX_CHARS:,} is refused "
+            "(a study or mapping file is a few thousand)",
+            None,
+        )
     instance = loader(text)
     try:
         try:
@@ -88,8 +99,8 @@ def _check_size(root: Node, max_nodes: int) -> None:
                 raise ConstructorError(
                     None,
                     None,
-                    f"expands to more than {max_nodes} nodes (aliases repeated too many "
-                    "times: an alias bomb?)",
+                    f"has more than {max_nodes} nodes once aliases are expanded (far more "
+                    "than any study or mapping file needs; aliases repeated many times?)",
                     node.start_mark,
                 )
             size[key] = total

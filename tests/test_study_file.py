@@ -87,7 +87,8 @@ BROKEN = [
     ("alpha out of range", lambda r: r["study"].update(alpha=5),
      "study.alpha", "5 is greater than or equal to the maximum of 1"),
     ("unknown derivation", lambda r: _var(r, "bmi").update(derive={"kind": "formula"}),
-     "variables[6].derive", ""),
+     "variables.bmi.derive.kind", "unknown derivation kind 'formula' (known: age_at, bmi, "
+     "censored, ckd_epi_2021_egfr, ckd_group, combine, cut, expression, mdrd_egfr, ratio)"),
     ("override of a non-row", lambda r: r["tables"][5]["overrides"].update(age={"test": "anova"}),
      "tables[5].overrides", "'age' is not a row of the table"),
 ]  # fmt: skip
@@ -132,7 +133,11 @@ def test_minimal_study_uses_builtin_policies_and_any_column_names(tmp_path):
     }  # fmt: skip
     study = load_study(_write(tmp_path, raw))
     assert {"paper", "recommended", "descriptive"} <= set(study.policies)
-    assert study.policies["paper"]["normality"] == {"test": "lilliefors", "alpha": 0.05}
+    assert study.policies["paper"]["normality"] == {
+        "test": "lilliefors",
+        "alpha": 0.05,
+        "also": ["shapiro_wilk"],
+    }
 
 
 def test_builtin_policies_are_schema_valid():

@@ -13,6 +13,11 @@ SPSS/Stata/SAS, and their blank strings become missing; no text ("NA", "None",
 "null", ...) is ever taken for missing. Everything made missing that was not empty in
 the file is counted in ``ReadResult.made_missing`` (also ``frame.attrs["made_missing"]``).
 A text cell longer than ``max_cell_chars`` (default 32,767, Excel's limit) is an error.
+
+Column names and text cells are returned in Unicode NFC (a Mac export's decomposed
+Hangul becomes the composed form everything else uses). A totals row ("합계",
+"Total", ...) is refused, not read as a patient (``_totals``). Value labels are
+returned in ``ReadResult.value_labels``, not applied.
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ from pathlib import Path
 import pandas as pd
 
 from analysis.errors import DataError
-from analysis.io._common import MAX_CELL_CHARS, ReadResult
+from analysis.io._common import MAX_CELL_CHARS, ReadResult, nfc_result
 from analysis.io._excel import read_xlsx
 from analysis.io._stat import ENCODING_FORMATS, STAT_FORMATS, read_parquet, read_stat
 from analysis.io._text import read_text
@@ -88,6 +93,7 @@ def read_table(
             result = read_stat(path, fmt, encoding=encoding, max_cell_chars=limit)
     except OSError as exc:  # permissions, a file vanishing mid-read, ...
         raise DataError(f"{path}: cannot read ({exc.strerror or exc})") from exc
+    result = nfc_result(result)
     _check_frame(path, result.frame)
     return result
 
@@ -101,7 +107,9 @@ def read_cohort(
     delimiter: str | None = None,
     max_cell_chars: int = MAX_CELL_CHARS,
 ) -> pd.DataFrame:
-    """The file as one row per subject; SPSS/Stata value codes are kept as numbers.
+    """The file as one row per subject; SPSS/Stata value codes are kept as the file has them.
+
+    (:func:`analysis.inputs.load_input` then matches value labels to the study's codes.)
 
     ``frame.attrs["made_missing"]`` lists what was made missing (see ``ReadResult``).
     """

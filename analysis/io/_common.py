@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,7 @@ __all__ = [
     "check_names",
     "drop_unnamed",
     "made_missing_entry",
+    "nfc_result",
     "numeric_if_all_numbers",
     "reason",
     "sort_made_missing",
@@ -44,7 +46,11 @@ class ReadResult:
     ``user_missing`` lists, per column, what was turned into NaN: declared SPSS
     missing values (a number or string) and ranges (``(lo, hi)``), or the Stata/SAS
     extended-missing codes found (``".a"``, ``".A"``). ``value_labels`` are returned,
-    never applied: codes stay numeric and the study file maps them.
+    not applied: codes stay as the file holds them, and
+    :func:`analysis.inputs.load_input` matches them to the study's codes by label
+    (:mod:`analysis.labels`).
+
+    Column names and text cells are in Unicode NFC (:func:`nfc_result`).
 
     ``made_missing`` counts every cell that held something in the file and was read as
     missing: ``{"column", "reason", "count", "first_row"}`` (first_row is the 1-based data
@@ -63,6 +69,68 @@ class ReadResult:
     made_missing: list[dict[str, Any]] = field(default_factory=list)
 
 
+def _nfc(value: Any) -> Any:
+    if isinstance(value, str) and not unicodedata.is_normalized("NFC", value):
+        return unicodedata.normalize("NFC", value)
+    return value
+
+
+def _nfc_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells in NFC; only non-ASCII cells are looked at, and only changed columns copied."""
+    out = frame
+    for j, col in enumerate(frame.columns):
+        x = frame[col]
+        if not _is_text_column(x):
+            continue
+        try:
+            ascii_only = x.str.isascii()
+        except AttributeError:  # an object column holding no text at all
+            continue
+        other = ~ascii_only.astype("boolean").fillna(True).to_numpy(bool)
+        if not other.any():
+            continue
+        rows = np.flatnonzero(other)
+        cells = x.iloc[rows].to_numpy(object)
+        stale = [
+            k
+            for k, v in enumerate(cells)
+            if isinstance(v, str) and not unicodedata.is_normalized("NFC", v)
+        ]
+        if not stale:
+            continue
+        if out is frame:
+            out = frame.copy(deep=False)
+        values = x.to_numpy(object, copy=True)
+        values[rows[stale]] = [unicodedata.normalize("NFC", cells[k]) for k in stale]
+        out.isetitem(j, pd.Series(values, index=x.index, dtype=x.dtype, name=x.name))
+    return out
+
+
+def nfc_result(result: ReadResult) -> ReadResult:
+    """The result with column names, text cells and label keys in Unicode NFC.
+
+    Hangul typed on a Mac can arrive decomposed (NFD): it looks the same but would not
+    match the same name typed elsewhere. NFC is the canonical composed form; it changes
+    no character a reader can see.
+    """
+    frame = _nfc_cells(result.frame)
+    names = [_nfc(c) for c in frame.columns]
+    if names != list(frame.columns):
+        frame = frame.set_axis(names, axis=1)
+    attrs = dict(result.frame.attrs)
+    made_missing = [{**e, "column": _nfc(e["column"])} for e in result.made_missing]
+    attrs["made_missing"] = made_missing
+    frame.attrs = attrs
+    return replace(
+        result,
+        frame=frame,
+        variable_labels={_nfc(k): v for k, v in result.variable_labels.items()},
+        value_labels={_nfc(k): v for k, v in result.value_labels.items()},
+        user_missing={_nfc(k): v for k, v in result.user_missing.items()},
+        made_missing=made_missing,
+    )
+
+
 def reason(exc: BaseException) -> str:
     """The first line of an exception's message: third-party readers can be verbose."""
     text = str(exc).strip()
@@ -78,6 +146,7 @@ def check_names(path: Path, names: list[str], where: Callable[[int], str]) -> li
     seen: dict[str, int] = {}
     out = []
     for i, name in enumerate(names):
+        name = unicodedata.normalize("NFC", name)  # a Mac export's decomposed Hangul
         if not name:
             out.append(UNNAMED.format(i))
             continue

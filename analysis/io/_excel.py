@@ -14,7 +14,11 @@ Values are read as Excel saved them (``data_only``): a formula's saved result, n
 its text. A formula cell with no saved result (a file written by a program that does
 not calculate, e.g. a script) would read as empty, so it is an error naming the cell.
 Text stays text: "NA", "None" or "#N/A" are not turned into missing values; a cell of
-only spaces is read as missing and counted in ``made_missing``.
+only spaces is read as missing and counted in ``made_missing``. A totals row ("합계",
+"Total", ...) is refused (``_totals``).
+
+Every error after the sheet was chosen names that sheet and lists the workbook's sheets,
+since the wrong sheet is a common cause.
 """
 
 from __future__ import annotations
@@ -42,6 +46,7 @@ from analysis.io._common import (
     reason,
     sort_made_missing,
 )
+from analysis.io._totals import refuse_totals_rows
 
 __all__ = ["SCAN_ROWS", "read_xlsx"]
 
@@ -68,16 +73,43 @@ def read_xlsx(
         ) from exc
     try:
         ws = _pick_sheet(path, book, sheet)
-        title = ws.title
+        title, sheets = ws.title, list(book.sheetnames)
         try:
-            ws.reset_dimensions()  # some writers store a wrong sheet size
-            rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
-            merged = _merged_ranges(ws)
-            formulas = _formulas_without_value(ws)
-        except Exception as exc:
-            raise DataError(f"{path}: sheet '{title}' cannot be read: {reason(exc)}") from None
+            try:
+                ws.reset_dimensions()  # some writers store a wrong sheet size
+                rows = [tuple(r) for r in ws.iter_rows(values_only=True)]
+                merged = _merged_ranges(ws)
+                formulas = _formulas_without_value(ws)
+            except Exception as exc:
+                raise DataError(f"{path}: cannot be read: {reason(exc)}") from None
+        except DataError as exc:
+            raise DataError(_in_sheet(str(exc), path, title, sheets)) from None
     finally:
         book.close()
+    try:
+        return _parse(path, title, rows, merged, formulas, header_row, max_cell_chars)
+    except DataError as exc:
+        raise DataError(_in_sheet(str(exc), path, title, sheets)) from None
+
+
+def _in_sheet(message: str, path: Path, title: str, sheets: list[str]) -> str:
+    """Name the sheet that was read in an error, and the sheets the workbook has."""
+    head = f"{path}: "
+    if message.startswith(head) and not message.startswith(f"{head}sheet "):
+        message = f"{head}sheet '{title}': {message[len(head) :]}"
+    return f"{message} (sheets in the workbook: {', '.join(repr(s) for s in sheets)})"
+
+
+def _parse(
+    path: Path,
+    title: str,
+    rows: list[tuple],
+    merged: list[str],
+    formulas: list[tuple[int, int, str]],
+    header_row: int | None,
+    max_cell_chars: int,
+) -> ReadResult:
+    """The sheet's rows as a frame: header found, merged cells and formulas checked."""
     where = f"{path}: sheet '{title}'"
     if not any(_used(r) for r in rows):
         raise DataError(f"{where} is empty")
@@ -89,6 +121,8 @@ def read_xlsx(
         h = header_row - 1
     _refuse_merged(where, merged, h + 1, rows[h])
     body = [(n, r) for n, r in enumerate(rows[h + 1 :], start=h + 2) if _used(r)]
+    if not body:
+        raise DataError(f"{where}: no data rows (header only, in row {h + 1})")
     width = max([_used(rows[h])] + [_used(r) for _, r in body])
     cells = [_text(v) for v in _pad(rows[h], width)]
     names = check_names(path, cells, _column)
@@ -97,11 +131,14 @@ def read_xlsx(
     for col in frame.columns:
         if pd.api.types.is_object_dtype(frame[col]) and frame[col].isna().all():
             frame[col] = frame[col].astype("float64")  # an empty column reads as NaN, like CSV
-    check_cell_lengths(
-        path, frame, max_cell_chars, lambda k: f"data row {k + 1} (sheet row {body[k][0]})"
-    )
+
+    def data_row(k: int) -> str:
+        return f"data row {k + 1} (sheet row {body[k][0]})"
+
+    check_cell_lengths(path, frame, max_cell_chars, data_row)
     made_missing = blank_whitespace(frame, "whitespace-only cell")
     frame = drop_unnamed(path, frame, _column, lambda k: f"row {body[k][0]}")
+    refuse_totals_rows(where, frame, data_row)
     made_missing = sort_made_missing([e for e in made_missing if e["column"] in frame.columns])
     frame.attrs["made_missing"] = made_missing
     return ReadResult(frame=frame, source=str(path), format="xlsx", made_missing=made_missing)

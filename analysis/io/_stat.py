@@ -5,8 +5,9 @@ User-defined missing values become NaN: pyreadstat is asked to keep them
 extended-missing codes are known, and this module blanks them. A blank string (``""``
 or only spaces) is these packages' missing value for a string variable, so it becomes
 NaN too. Each of these is counted in ``made_missing`` with its reason. Value labels
-are returned but not applied: codes stay numeric and the study file maps them.
-Parquet keeps its own nulls and nothing else is made missing.
+are returned, not applied here: :func:`analysis.inputs.load_input` matches them to the
+study's codes (:mod:`analysis.labels`). A totals row ("합계", "Total", ...) in a string
+variable is an error. Parquet keeps its own nulls and nothing else is made missing.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from analysis.io._common import (
     reason,
     sort_made_missing,
 )
+from analysis.io._totals import refuse_totals_rows
 
 __all__ = ["ENCODING_FORMATS", "STAT_FORMATS", "read_parquet", "read_stat"]
 
@@ -73,6 +75,7 @@ def read_stat(
     package = _PACKAGE.get(fmt, "SAS")
     user_missing, counted = _blank_user_missing(frame, meta, package)
     counted += blank_whitespace(frame, f"{package} blank string", empty_too=True, reinfer=False)
+    refuse_totals_rows(str(path), frame, _row)
     made_missing = sort_made_missing(counted)
     frame.attrs["made_missing"] = made_missing
     return ReadResult(

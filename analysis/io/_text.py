@@ -22,6 +22,7 @@ Rules (both can be overridden by the caller):
   "whitespace-only cell"). Codes a site uses for missing are declared in its mapping.
 * Cell size: a cell longer than ``max_cell_chars`` characters is an error naming the
   column, the row and the length.
+* A totals row ("합계", "Total", ...) is an error naming its row (``_totals``).
 """
 
 from __future__ import annotations
@@ -46,6 +47,7 @@ from analysis.io._common import (
     reason,
     sort_made_missing,
 )
+from analysis.io._totals import refuse_totals_rows
 
 __all__ = ["DELIMITERS", "ENCODINGS", "read_text"]
 
@@ -119,6 +121,7 @@ def read_text(
     check_cell_lengths(path, frame, max_cell_chars, data_row)
     made_missing = blank_whitespace(frame, "whitespace-only cell")
     frame = drop_unnamed(path, frame, _column, data_row)
+    refuse_totals_rows(str(path), frame, data_row)
     made_missing = sort_made_missing([e for e in made_missing if e["column"] in frame.columns])
     frame.attrs["made_missing"] = made_missing
     return ReadResult(

@@ -223,17 +223,39 @@ def _missing_note(missing: dict[str, int]) -> str:
     return f" (missing: {', '.join(parts)})" if parts else ""
 
 
+def _factor_p(fit: dict[str, Any] | None, name: str) -> str:
+    """A factor's own p: joint Wald (as SPSS prints it) for ML, penalised LR for Firth."""
+    test = next((t for t in (fit or {}).get("predictor_tests", []) if t["predictor"] == name), None)
+    if test is None:
+        return ""
+    key = "lr_p_value" if fit.get("method") == "firth" else "wald_p_value"
+    return format_p(test.get(key))
+
+
 def model_grid(result: dict[str, Any]) -> Grid:
     labels = result["term_labels"]
     header = ["Variable", "Crude OR (95% CI)", "p", "Adjusted OR (95% CI)", "p"]
     adjusted = {t["term"]: t for t in result["terms"]}
-    firth = {t["term"]: t for t in (result.get("firth") or {}).get("terms", [])}
+    firth_fit = result.get("firth") or {}
+    firth = {t["term"]: t for t in firth_fit.get("terms", [])}
     if firth:
         header += ["Firth OR (95% CI)", "p"]
     rows = []
+    indent = []
+    factors = False
     for name in result["predictors"]:
-        crude_terms = {t["term"]: t for t in result["crude"].get(name, {}).get("terms", [])}
-        for term in result.get("predictor_terms", {}).get(name, [name]):
+        crude_fit = result["crude"].get(name, {})
+        crude_terms = {t["term"]: t for t in crude_fit.get("terms", [])}
+        terms = result.get("predictor_terms", {}).get(name, [name])
+        if len(terms) > 1:  # a factor: its own row with the joint test, as SPSS prints
+            factors = True
+            label = result.get("predictor_labels", {}).get(name, name)
+            row = [label, "", _factor_p(crude_fit, name), "", _factor_p(result, name)]
+            if firth:
+                row += ["", _factor_p(firth_fit, name)]
+            rows.append(row)
+            indent.append(0)
+        for term in terms:
             row = [
                 labels.get(term, term),
                 *_or_cell(crude_terms.get(term)),
@@ -242,6 +264,7 @@ def model_grid(result: dict[str, Any]) -> Grid:
             if firth:
                 row += _or_cell(firth.get(term))
             rows.append(row)
+            indent.append(1 if len(terms) > 1 else 0)
     fit = result.get("fit", {})
     hl = fit.get("hosmer_lemeshow") or {}
     notes = [
@@ -251,9 +274,31 @@ def model_grid(result: dict[str, Any]) -> Grid:
         f"{result.get('n_dropped', 0)} row(s) dropped for missing values"
         + _missing_note(result.get("missing_by_column", {}))
         + ".",
-        f"Odds ratios with Wald 95% confidence intervals (as SPSS prints); {result['coding']}.",
     ]
-    if fit:
+    if result.get("method") == "firth":
+        notes.append(
+            f"{result.get('method_reason', 'Firth penalised likelihood')}: odds ratios with "
+            "profile penalised-likelihood 95% confidence intervals and penalised "
+            f"likelihood-ratio p-values (as R's logistf); {result['coding']}."
+        )
+    else:
+        notes.append(
+            f"Odds ratios with Wald 95% confidence intervals (as SPSS prints); {result['coding']}."
+        )
+    if factors:
+        notes.append(
+            "p on a categorical variable's own row: joint test of all its indicators on "
+            "k - 1 df (Wald chi-square, as SPSS prints; penalised likelihood ratio for "
+            "Firth's fit)."
+        )
+    if fit and result.get("method") == "firth":
+        notes.append(
+            f"Penalised log-likelihood {fit.get('penalized_loglik', float('nan')):.3f}; "
+            f"penalised likelihood-ratio test of the model {fit.get('lr_statistic', 0):.3f} "
+            f"on {fit.get('lr_df')} df, p {format_p(fit.get('lr_p_value'))}; "
+            f"c-statistic {fit.get('c_statistic', float('nan')):.3f}."
+        )
+    elif fit:
         notes.append(
             f"-2 log-likelihood {fit.get('minus2ll', float('nan')):.3f}; "
             f"Cox & Snell R² {fit.get('cox_snell_r2', float('nan')):.3f}; "
@@ -270,7 +315,7 @@ def model_grid(result: dict[str, Any]) -> Grid:
             "separation: profile penalised-likelihood 95% CIs and penalised likelihood-ratio "
             "p-values (as R's logistf)."
         )
-    return Grid(result["title"], header, rows, [0] * len(rows), notes)
+    return Grid(result["title"], header, rows, indent, notes)
 
 
 def _listing_value(value: Any) -> str:

@@ -8,7 +8,7 @@ Numbers are unrounded; formatting belongs to the renderers. The SPSS 20
 correspondences are listed in ``shared/study/spss_parity.md``.
 """
 
-from .contingency import chi_square, fisher_exact, table_from_codes
+from .contingency import chi_square, chi_square_tests, fisher_exact, table_from_codes
 from .descriptive import categorical_summary, continuous_summary
 from .effect_size import smd_categorical, smd_continuous, smd_max_pairwise
 from .nonparametric import kruskal_wallis, mann_whitney
@@ -20,6 +20,7 @@ __all__ = [
     "c_statistic",
     "categorical_summary",
     "chi_square",
+    "chi_square_tests",
     "continuous_summary",
     "firth_logistic",
     "fisher_exact",

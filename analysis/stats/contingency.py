@@ -5,6 +5,10 @@
   Yates' correction on 2x2 tables (SPSS "Continuity Correction"), with the
   expected-count footnote SPSS prints under every chi-square table.
 * ``fisher_exact`` -- exact 2x2 test; r x c by seeded Monte Carlo.
+* ``chi_square_tests`` -- everything SPSS CROSSTABS /STATISTICS=CHISQ prints in
+  its "Chi-Square Tests" table (Pearson, continuity correction, likelihood
+  ratio, Fisher's exact test, linear-by-linear association) and the expected
+  count of every cell.
 
 Rows or columns of a table whose total is zero carry no information and are
 dropped before testing (SPSS does not show empty categories); the result's
@@ -20,10 +24,11 @@ from collections.abc import Sequence
 import numpy as np
 from scipy import stats
 from scipy.special import gammaln
+from statsmodels.stats.contingency_tables import Table
 
 from .descriptive import _f, _level_codes
 
-__all__ = ["chi_square", "fisher_exact", "table_from_codes"]
+__all__ = ["chi_square", "chi_square_tests", "fisher_exact", "table_from_codes"]
 
 #: Default seed for the Monte Carlo Fisher test (documented in the results).
 DEFAULT_SEED = 20200543
@@ -318,4 +323,112 @@ def fisher_exact(
         seed=int(seed),
         mc_standard_error=float(np.sqrt(p * (1.0 - p) / n_resamples)),
     )
+    return out
+
+
+def _line(statistic: float | None, df: int, p: float | None) -> dict:
+    return {"statistic": _f(statistic), "df": df, "p_value": _f(p)}
+
+
+def chi_square_tests(
+    table: np.ndarray,
+    row_scores: Sequence[float] | None = None,
+    col_scores: Sequence[float] | None = None,
+) -> dict:
+    """SPSS CROSSTABS' "Chi-Square Tests" table for an r x c table of counts.
+
+    Parameters
+    ----------
+    table : array_like, 2-D
+        Non-negative integer counts; all-zero rows and columns are dropped
+        first, as SPSS shows no empty category.
+    row_scores, col_scores : sequence of float, optional
+        Scores of the rows and columns of ``table`` (before dropping) for the
+        linear-by-linear association. SPSS uses the variables' values (the
+        numeric codes); default 1, 2, ... in order.
+
+    Returns
+    -------
+    dict
+        ``pearson``, ``continuity_correction`` (2x2 only, else ``None``),
+        ``likelihood_ratio`` and ``linear_by_linear``, each ``{statistic, df,
+        p_value}``; ``fisher_exact`` (2x2 only) ``{p_two_sided,
+        p_one_sided}``; ``n`` (SPSS's "N of Valid Cases"), ``expected`` (the
+        expected count of every cell of the tested table, rows x columns),
+        ``expected_min``, ``cells_expected_lt5``, ``cells_expected_lt5_pct``
+        (SPSS's footnote), ``shape``, ``dropped_rows``, ``dropped_cols``,
+        ``method="chi_square_tests"``, ``note``. With fewer than 2 rows or
+        columns left every test is ``None``.
+
+    Notes
+    -----
+    * Pearson and Yates: ``scipy.stats.chi2_contingency(correction=False /
+      True)``; likelihood ratio (G² = 2 sum O ln(O/E)):
+      ``chi2_contingency(lambda_="log-likelihood", correction=False)``.
+    * Linear-by-linear association (Mantel-Haenszel chi-square for trend),
+      M² = (N - 1) r² with r the Pearson correlation of the row and column
+      scores over the N cases, on 1 df: the square of the z of statsmodels'
+      ``Table.test_ordinal_association`` (its null variance is the
+      permutation variance, which gives exactly (N - 1) r²). The table is
+      given to statsmodels with ``shift_zeros=False``: its default adds 0.5
+      to every cell when one is zero.
+    * Fisher (2x2): ``scipy.stats.fisher_exact``; SPSS's "Exact Sig.
+      (1-sided)" is the smaller of the two one-sided p-values
+      (alternatives "less" and "greater").
+    """
+    t, drop_r, drop_c, note = _clean_table(table)
+    keep_r = [i for i in range(np.shape(table)[0]) if i not in drop_r]
+    keep_c = [j for j in range(np.shape(table)[1]) if j not in drop_c]
+    out: dict = {
+        "pearson": None,
+        "continuity_correction": None,
+        "likelihood_ratio": None,
+        "fisher_exact": None,
+        "linear_by_linear": None,
+        "n": int(t.sum()),
+        "expected": None,
+        "expected_min": None,
+        "cells_expected_lt5": None,
+        "cells_expected_lt5_pct": None,
+        "shape": [int(t.shape[0]), int(t.shape[1])],
+        "dropped_rows": drop_r,
+        "dropped_cols": drop_c,
+        "method": "chi_square_tests",
+        "note": note,
+    }
+    if t.shape[0] < 2 or t.shape[1] < 2:
+        out["note"] = _join(note, "fewer than 2 non-empty rows or columns: no test")
+        return out
+    pearson = stats.chi2_contingency(t, correction=False)
+    expected = np.asarray(pearson.expected_freq)
+    lt5 = int(np.count_nonzero(expected < 5.0))
+    g2 = stats.chi2_contingency(t, correction=False, lambda_="log-likelihood")
+    rs = np.arange(1.0, t.shape[0] + 1) if row_scores is None else np.asarray(row_scores, float)
+    cs = np.arange(1.0, t.shape[1] + 1) if col_scores is None else np.asarray(col_scores, float)
+    if row_scores is not None:
+        rs = rs[keep_r]
+    if col_scores is not None:
+        cs = cs[keep_c]
+    trend = Table(t, shift_zeros=False).test_ordinal_association(rs, cs)
+    m2 = float(trend.zscore) ** 2
+    out.update(
+        pearson=_line(pearson.statistic, int(pearson.dof), pearson.pvalue),
+        likelihood_ratio=_line(g2.statistic, int(g2.dof), g2.pvalue),
+        linear_by_linear=_line(m2, 1, stats.chi2.sf(m2, 1)),
+        expected=[[float(e) for e in row] for row in expected],
+        expected_min=float(expected.min()),
+        cells_expected_lt5=lt5,
+        cells_expected_lt5_pct=100.0 * lt5 / expected.size,
+    )
+    if t.shape == (2, 2):
+        yates = stats.chi2_contingency(t, correction=True)
+        less = stats.fisher_exact(t, alternative="less").pvalue
+        greater = stats.fisher_exact(t, alternative="greater").pvalue
+        out.update(
+            continuity_correction=_line(yates.statistic, int(yates.dof), yates.pvalue),
+            fisher_exact={
+                "p_two_sided": min(1.0, float(stats.fisher_exact(t).pvalue)),
+                "p_one_sided": min(1.0, float(less), float(greater)),
+            },
+        )
     return out

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
-__all__ = ["categorical_summary", "continuous_summary"]
+__all__ = ["categorical_summary", "continuous_summary", "kurtosis_se", "skewness_se"]
 
 
 # --------------------------------------------------------------------------
@@ -127,8 +128,13 @@ def continuous_summary(x: np.ndarray) -> dict:
     dict
         ``n`` (non-missing count), ``missing`` (missing count), ``mean``,
         ``sd`` (sample SD, ``n - 1`` denominator; ``None`` when ``n < 2``),
-        ``median``, ``min``, ``max``, ``q1``, ``q3``. All statistics are
-        ``None`` when ``n == 0``.
+        ``median``, ``min``, ``max``, ``q1``, ``q3``; and what SPSS EXAMINE
+        prints beside them: ``se_mean`` (SD / sqrt(n)), ``ci_mean_low``/
+        ``ci_mean_high`` (95 % t interval of the mean), ``skewness``,
+        ``skewness_se``, ``kurtosis`` (excess), ``kurtosis_se``. All
+        statistics are ``None`` when ``n == 0``; the SD-based ones need
+        ``n >= 2``, skewness ``n >= 3`` and kurtosis ``n >= 4`` and a
+        non-constant sample.
 
     Notes
     -----
@@ -138,6 +144,17 @@ def continuous_summary(x: np.ndarray) -> dict:
     Weibull rule clamps to the minimum (maximum): for ``n = 1`` all
     quartiles equal the value, for ``n = 2`` ``q1 = min`` and ``q3 = max``.
     The median under this rule is the ordinary median.
+
+    Skewness and kurtosis are the bias-corrected G1 and G2 that SPSS prints
+    (the values of ``scipy.stats.skew/kurtosis(bias=False)``), with SPSS's
+    standard errors, which depend on n only::
+
+        G1 = sqrt(n (n - 1)) / (n - 2) * m3 / m2^1.5
+        G2 = (n - 1) / ((n - 2) (n - 3)) * ((n + 1) (m4 / m2² - 3) + 6)
+        SES = sqrt(6 n (n - 1) / ((n - 2) (n + 1) (n + 3)))
+        SEK = 2 SES sqrt((n² - 1) / ((n - 3) (n + 5)))
+
+    with m_k the k-th central moment (divisor n).
 
     Missing-data policy: available cases (missing values dropped, counted in
     ``missing``). Infinite values raise ``ValueError``.
@@ -151,7 +168,7 @@ def continuous_summary(x: np.ndarray) -> dict:
         raise ValueError("x: infinite values are not allowed")
     n = int(arr.size)
     out: dict = {"n": n, "missing": n_missing}
-    keys = ("mean", "sd", "median", "min", "max", "q1", "q3")
+    keys = ("mean", "sd", "median", "min", "max", "q1", "q3", *_SHAPE_KEYS)
     if n == 0:
         out.update(dict.fromkeys(keys))
         return out
@@ -167,6 +184,68 @@ def continuous_summary(x: np.ndarray) -> dict:
         q1=float(q1),
         q3=float(q3),
     )
+    out.update(_shape(arr, mean, sd))
+    return out
+
+
+_SHAPE_KEYS = (
+    "se_mean",
+    "ci_mean_low",
+    "ci_mean_high",
+    "skewness",
+    "skewness_se",
+    "kurtosis",
+    "kurtosis_se",
+)
+
+
+def skewness_se(n: int) -> float | None:
+    """SPSS's standard error of the skewness G1 (None for n < 3).
+
+    No library gives it: scipy and statsmodels compute G1 but not its SE.
+    """
+    if n < 3:
+        return None
+    return math.sqrt(6.0 * n * (n - 1) / ((n - 2) * (n + 1) * (n + 3)))
+
+
+def kurtosis_se(n: int) -> float | None:
+    """SPSS's standard error of the excess kurtosis G2 (None for n < 4)."""
+    if n < 4:
+        return None
+    return 2.0 * skewness_se(n) * math.sqrt((n * n - 1.0) / ((n - 3) * (n + 5)))
+
+
+def _shape(arr: np.ndarray, mean: float, sd: float | None) -> dict:
+    """SE and 95 % CI of the mean, G1, G2 and their SEs, as SPSS EXAMINE prints them.
+
+    The central moments come from one pass over the deviations (three dot products,
+    ``einsum``: no BLAS threads)
+    rather than from ``scipy.stats.skew`` and ``kurtosis``: each of those recomputes
+    the mean and the deviations, which at 10^6 rows per group costs about seven
+    times as much, on every continuous row of every table. The tests check G1 and G2
+    against scipy, R's e1071 and SPSS printouts.
+    """
+    n = int(arr.size)
+    out: dict = dict.fromkeys(_SHAPE_KEYS)
+    if sd is None:
+        return out
+    se = sd / math.sqrt(n)
+    half = float(stats.t.ppf(0.975, n - 1)) * se
+    out.update(se_mean=se, ci_mean_low=mean - half, ci_mean_high=mean + half)
+    if sd == 0.0 or n < 3:
+        return out
+    dev = arr - mean
+    sq = dev * dev
+    m2, m3, m4 = (float(np.einsum("i,i->", a, b)) / n for a, b in ((dev, dev), (sq, dev), (sq, sq)))
+    # a near-constant sample can leave m2 at rounding level: no shape to report
+    if m2 <= (np.finfo(float).eps * max(abs(mean), 1.0)) ** 2:
+        return out
+    g1 = math.sqrt(n * (n - 1.0)) / (n - 2.0) * m3 / m2**1.5
+    out.update(skewness=_f(g1), skewness_se=skewness_se(n))
+    if n >= 4:
+        g2 = (n - 1.0) / ((n - 2.0) * (n - 3.0)) * ((n + 1.0) * (m4 / m2**2 - 3.0) + 6.0)
+        out.update(kurtosis=_f(g2), kurtosis_se=kurtosis_se(n))
     return out
 
 

@@ -28,6 +28,9 @@ NORMALITY_METHODS = ("lilliefors", "ks_uncorrected", "shapiro_wilk")
 
 #: SPSS prints Lilliefors p-values at or above this as ".200*" (a lower bound).
 SPSS_LILLIEFORS_FLOOR = 0.2
+#: SPSS EXAMINE computes Shapiro-Wilk only for samples of 3 to this many values (as its
+#: algorithms notes state; Royston's p-value approximation is validated to n = 5000).
+SPSS_SHAPIRO_MAX_N = 5000
 
 
 def _empty(method: str, n: int, note: str, **extra: object) -> dict:
@@ -118,8 +121,12 @@ def ks_uncorrected(x: np.ndarray) -> dict:
     Returns
     -------
     dict
-        ``statistic`` (D), ``z`` (sqrt(n)·D, SPSS's "Kolmogorov-Smirnov Z"),
-        ``p_value``, ``n``, ``method="ks_uncorrected"``, ``note``.
+        ``statistic`` (D, SPSS's "Most Extreme Differences, Absolute"),
+        ``d_positive`` (D+, "Positive"), ``d_negative`` (-D-, "Negative", as
+        SPSS prints it: zero or below), ``z`` (sqrt(n)·D, SPSS's
+        "Kolmogorov-Smirnov Z"), ``p_value`` ("Asymp. Sig. (2-tailed)"),
+        ``mean`` and ``sd`` (SPSS's "Normal Parameters"), ``n``,
+        ``method="ks_uncorrected"``, ``note``.
 
     Notes
     -----
@@ -128,29 +135,51 @@ def ks_uncorrected(x: np.ndarray) -> dict:
     goes exact for small n). This p-value is conservative; prefer
     :func:`lilliefors`. Needs n >= 2 and a non-constant sample.
     Missing values are dropped.
+
+    The two-sided call returns D and which side it came from; the other
+    side's difference takes one one-sided call (scipy returns only the
+    larger of the two).
     """
     arr = _finite(x)
     n = int(arr.size)
+    extra = {"d_positive": None, "d_negative": None, "z": None, "mean": None, "sd": None}
     if n < 2:
-        return _empty("ks_uncorrected", n, "K-S test needs n >= 2", z=None)
+        return _empty("ks_uncorrected", n, "K-S test needs n >= 2", **extra)
     if _zero_variance(arr):
-        return _empty("ks_uncorrected", n, "all values are equal (SD = 0)", z=None)
+        return _empty("ks_uncorrected", n, "all values are equal (SD = 0)", **extra)
     mean = float(arr.mean())
     sd = float(arr.std(ddof=1))
     res = stats.kstest(arr, "norm", args=(mean, sd), method="asymp")
     d = float(res.statistic)
+    # the side that was not the maximum: "greater" gives D+, "less" gives D-
+    other = "less" if res.statistic_sign > 0 else "greater"
+    d_other = float(stats.kstest(arr, "norm", args=(mean, sd), alternative=other).statistic)
+    d_plus, d_minus = (d, d_other) if res.statistic_sign > 0 else (d_other, d)
     return {
         "statistic": d,
+        "d_positive": d_plus,
+        "d_negative": 0.0 - d_minus,  # never -0.0
         "z": d * float(np.sqrt(n)),
         "p_value": _f(res.pvalue),
+        "mean": mean,
+        "sd": sd,
         "n": n,
         "method": "ks_uncorrected",
         "note": None,
     }
 
 
-def shapiro_wilk(x: np.ndarray) -> dict:
+def shapiro_wilk(x: np.ndarray, max_n: int | None = None) -> dict:
     """Shapiro-Wilk W test of normality (``scipy.stats.shapiro``).
+
+    Parameters
+    ----------
+    x : array_like, 1-D
+        Data; missing values are dropped.
+    max_n : int, optional
+        Leave the test out (``note`` says so) above this n. SPSS EXAMINE
+        computes Shapiro-Wilk only up to n = 5000 (:data:`SPSS_SHAPIRO_MAX_N`);
+        a table reporting it beside another normality test uses that limit.
 
     Returns
     -------
@@ -169,6 +198,8 @@ def shapiro_wilk(x: np.ndarray) -> dict:
     n = int(arr.size)
     if n < 3:
         return _empty("shapiro_wilk", n, "Shapiro-Wilk test needs n >= 3")
+    if max_n is not None and n > max_n:
+        return _empty("shapiro_wilk", n, f"not computed for n > {max_n} (as SPSS EXAMINE)")
     if _zero_variance(arr):
         return _empty("shapiro_wilk", n, "all values are equal (SD = 0)")
     note = None
@@ -186,7 +217,7 @@ def shapiro_wilk(x: np.ndarray) -> dict:
     }
 
 
-def normality(x: np.ndarray, method: str) -> dict:
+def normality(x: np.ndarray, method: str, shapiro_max_n: int | None = None) -> dict:
     """Run the normality test named by ``method``.
 
     Parameters
@@ -195,6 +226,8 @@ def normality(x: np.ndarray, method: str) -> dict:
         Data; missing values are dropped.
     method : {"lilliefors", "ks_uncorrected", "shapiro_wilk"}
         ``"lilliefors"`` is SPSS EXAMINE's K-S (the study's default).
+    shapiro_max_n : int, optional
+        Passed to :func:`shapiro_wilk` as ``max_n``.
 
     Returns
     -------
@@ -206,5 +239,5 @@ def normality(x: np.ndarray, method: str) -> dict:
     if method == "ks_uncorrected":
         return ks_uncorrected(x)
     if method == "shapiro_wilk":
-        return shapiro_wilk(x)
+        return shapiro_wilk(x, max_n=shapiro_max_n)
     raise ValueError(f"unknown normality method {method!r}; expected one of {NORMALITY_METHODS}")

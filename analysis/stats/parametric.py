@@ -89,46 +89,71 @@ def levene_mean(groups: Sequence[np.ndarray]) -> dict:
     }
 
 
+def _t_row(x: np.ndarray, y: np.ndarray, va: float, vb: float, equal_var: bool) -> dict | None:
+    """One line of SPSS's "Independent Samples Test" table (None where it is undefined)."""
+    na, nb = int(x.size), int(y.size)
+    if equal_var and (na < 1 or nb < 1 or na + nb < 3):
+        return None
+    if not equal_var and (na < 2 or nb < 2):
+        return None
+    if va == 0.0 and vb == 0.0:
+        return None
+    res = stats.ttest_ind(x, y, equal_var=equal_var)
+    ci = res.confidence_interval(_CONF)
+    if equal_var:
+        sp2 = ((na - 1) * va + (nb - 1) * vb) / (na + nb - 2)
+        se = float(np.sqrt(sp2 * (1.0 / na + 1.0 / nb)))
+    else:
+        se = float(np.sqrt(va / na + vb / nb))
+    return {
+        "statistic": _f(res.statistic),
+        "df": float(res.df),
+        "p_value": _f(res.pvalue),
+        "mean_diff": float(x.mean() - y.mean()),
+        "se_diff": se,
+        "ci_low": _f(ci.low),
+        "ci_high": _f(ci.high),
+    }
+
+
 def _two_sample(a: np.ndarray, b: np.ndarray, equal_var: bool) -> dict:
+    """Student or Welch t as the test, with both lines and Levene's test beside it,
+    as SPSS T-TEST prints them whichever line the analysis reports."""
     method = "student_t" if equal_var else "welch_t"
     x, y = _finite(a, "a"), _finite(b, "b")
     na, nb = int(x.size), int(y.size)
     sizes = [na, nb]
     n = na + nb
-    extra = {
+    extra: dict = {
         "mean_diff": None,
         "se_diff": None,
         "ci_low": None,
         "ci_high": None,
         "conf_level": _CONF,
+        "levene": None,
+        "equal_variances_assumed": None,
+        "equal_variances_not_assumed": None,
     }
-    if equal_var:
-        extra["levene"] = None
-        if na < 1 or nb < 1 or n < 3:
-            return _empty(method, n, sizes, "needs >= 1 value per group and N >= 3", **extra)
-    elif na < 2 or nb < 2:
+    if equal_var and (na < 1 or nb < 1 or n < 3):
+        return _empty(method, n, sizes, "needs >= 1 value per group and N >= 3", **extra)
+    if not equal_var and (na < 2 or nb < 2):
         return _empty(method, n, sizes, "Welch t needs >= 2 values per group", **extra)
     va = float(x.var(ddof=1)) if na > 1 else 0.0
     vb = float(y.var(ddof=1)) if nb > 1 else 0.0
-    mean_diff = float(x.mean() - y.mean())
-    extra["mean_diff"] = mean_diff
-    if equal_var:
-        lev = levene_mean([x, y])
-        extra["levene"] = {k: lev[k] for k in ("statistic", "df", "p_value")}
-    if va == 0.0 and vb == 0.0:
+    extra["mean_diff"] = float(x.mean() - y.mean())
+    lev = levene_mean([x, y])
+    extra["levene"] = {k: lev[k] for k in ("statistic", "df", "p_value")}
+    assumed = _t_row(x, y, va, vb, equal_var=True)
+    not_assumed = _t_row(x, y, va, vb, equal_var=False)
+    extra.update(equal_variances_assumed=assumed, equal_variances_not_assumed=not_assumed)
+    row = assumed if equal_var else not_assumed
+    if row is None:
         return _empty(method, n, sizes, "both groups have zero variance", **extra)
-    res = stats.ttest_ind(x, y, equal_var=equal_var)
-    ci = res.confidence_interval(_CONF)
-    if equal_var:
-        sp2 = ((na - 1) * va + (nb - 1) * vb) / (n - 2)
-        se = float(np.sqrt(sp2 * (1.0 / na + 1.0 / nb)))
-    else:
-        se = float(np.sqrt(va / na + vb / nb))
-    extra.update(se_diff=se, ci_low=_f(ci.low), ci_high=_f(ci.high))
+    extra.update(se_diff=row["se_diff"], ci_low=row["ci_low"], ci_high=row["ci_high"])
     return {
-        "statistic": _f(res.statistic),
-        "df": float(res.df),
-        "p_value": _f(res.pvalue),
+        "statistic": row["statistic"],
+        "df": row["df"],
+        "p_value": row["p_value"],
         "n": n,
         "n_by_group": sizes,
         "method": method,
@@ -153,7 +178,11 @@ def student_t(a: np.ndarray, b: np.ndarray) -> dict:
         (two-sided), ``n``, ``n_by_group`` [n_a, n_b], ``method="student_t"``,
         ``mean_diff`` (mean_a - mean_b), ``se_diff``, ``ci_low``/``ci_high``
         (95 % CI of ``mean_diff``), ``conf_level``, ``levene``
-        ``{statistic, df, p_value}`` (mean-centred, as SPSS), ``note``.
+        ``{statistic, df, p_value}`` (mean-centred, as SPSS), ``note``, and
+        both lines of SPSS's "Independent Samples Test" table,
+        ``equal_variances_assumed`` and ``equal_variances_not_assumed``, each
+        ``{statistic, df, p_value, mean_diff, se_diff, ci_low, ci_high}`` or
+        ``None`` where undefined (the Welch line needs >= 2 values per group).
 
     Notes
     -----
@@ -170,8 +199,8 @@ def welch_t(a: np.ndarray, b: np.ndarray) -> dict:
     Returns
     -------
     dict
-        As :func:`student_t` without ``levene``; ``df`` is the
-        Welch-Satterthwaite value
+        As :func:`student_t` (with Levene's test and both lines); ``df`` is
+        the Welch-Satterthwaite value
         ``(va/na + vb/nb)^2 / ((va/na)^2/(na-1) + (vb/nb)^2/(nb-1))``.
 
     Notes
@@ -197,25 +226,40 @@ def one_way_anova(groups: Sequence[np.ndarray]) -> dict:
         ``statistic`` (F), ``df`` [k - 1, N - k] (ints), ``p_value``, ``n``,
         ``n_by_group`` (as given, before dropping empty groups),
         ``method="anova"``, ``levene`` ``{statistic, df, p_value}``
-        (mean-centred), ``note``.
+        (mean-centred), ``sum_of_squares`` ``{between, within, total}`` and
+        ``mean_square`` ``{between, within}`` (SPSS's ANOVA table), ``note``.
 
     Notes
     -----
     ``scipy.stats.f_oneway``. F = MS_between / MS_within. Undefined (``None``)
-    when every group has zero variance.
+    when every group has zero variance. scipy returns F and p only, so the
+    sums of squares are computed here from the group means (one pass per
+    group, which the within-group sum needs anyway):
+    SS_between = sum n_i (mean_i - mean)², SS_within = sum (x - mean_i)².
     """
     cleaned, sizes, note = _clean_groups(groups)
     n = int(sum(sizes))
     k = len(cleaned)
+    table = {"sum_of_squares": None, "mean_square": None}
     if k < 2 or n - k < 1:
         return _empty(
-            "anova", n, sizes, _join(note, "needs >= 2 non-empty groups and N > k"), levene=None
-        )
+            "anova", n, sizes, _join(note, "needs >= 2 non-empty groups and N > k"),
+            levene=None, **table,
+        )  # fmt: skip
     lev = levene_mean(cleaned)
     levene = {key: lev[key] for key in ("statistic", "df", "p_value")}
-    within = float(sum(float(((g - g.mean()) ** 2).sum()) for g in cleaned))
+    means = [float(g.mean()) for g in cleaned]
+    within = float(sum(float(((g - m) ** 2).sum()) for g, m in zip(cleaned, means, strict=True)))
+    grand = sum(g.size * m for g, m in zip(cleaned, means, strict=True)) / n
+    between = float(sum(g.size * (m - grand) ** 2 for g, m in zip(cleaned, means, strict=True)))
+    table = {
+        "sum_of_squares": {"between": between, "within": within, "total": between + within},
+        "mean_square": {"between": between / (k - 1), "within": within / (n - k)},
+    }
     if within == 0.0:
-        return _empty("anova", n, sizes, _join(note, "zero within-group variance"), levene=levene)
+        return _empty(
+            "anova", n, sizes, _join(note, "zero within-group variance"), levene=levene, **table
+        )
     res = stats.f_oneway(*cleaned)
     return {
         "statistic": _f(res.statistic),
@@ -225,6 +269,7 @@ def one_way_anova(groups: Sequence[np.ndarray]) -> dict:
         "n_by_group": sizes,
         "method": "anova",
         "levene": levene,
+        **table,
         "note": note,
     }
 
@@ -236,7 +281,9 @@ def welch_anova(groups: Sequence[np.ndarray]) -> dict:
     -------
     dict
         ``statistic`` (Welch F), ``df`` [k - 1, Welch denominator df (float)],
-        ``p_value``, ``n``, ``n_by_group``, ``method="welch_anova"``, ``note``.
+        ``p_value``, ``n``, ``n_by_group``, ``method="welch_anova"``,
+        ``levene`` ``{statistic, df, p_value}`` (SPSS ONEWAY prints it beside
+        the robust test with /STATISTICS HOMOGENEITY WELCH), ``note``.
 
     Notes
     -----
@@ -249,13 +296,18 @@ def welch_anova(groups: Sequence[np.ndarray]) -> dict:
     n = int(sum(sizes))
     k = len(cleaned)
     if k < 2:
-        return _empty("welch_anova", n, sizes, _join(note, "needs >= 2 non-empty groups"))
+        return _empty("welch_anova", n, sizes, _join(note, "needs >= 2 non-empty groups"),
+                      levene=None)  # fmt: skip
+    lev = levene_mean(cleaned)
+    levene = {key: lev[key] for key in ("statistic", "df", "p_value")}
     if any(g.size < 2 for g in cleaned):
         return _empty(
-            "welch_anova", n, sizes, _join(note, "Welch ANOVA needs >= 2 values per group")
-        )
+            "welch_anova", n, sizes, _join(note, "Welch ANOVA needs >= 2 values per group"),
+            levene=levene,
+        )  # fmt: skip
     if any(float(g.var(ddof=1)) == 0.0 for g in cleaned):
-        return _empty("welch_anova", n, sizes, _join(note, "a group has zero variance"))
+        return _empty("welch_anova", n, sizes, _join(note, "a group has zero variance"),
+                      levene=levene)  # fmt: skip
     res = anova_oneway(cleaned, use_var="unequal", welch_correction=True)
     return {
         "statistic": _f(res.statistic),
@@ -264,5 +316,6 @@ def welch_anova(groups: Sequence[np.ndarray]) -> dict:
         "n": n,
         "n_by_group": sizes,
         "method": "welch_anova",
+        "levene": levene,
         "note": note,
     }

@@ -7,6 +7,11 @@
   penalised-likelihood CIs and penalised likelihood-ratio tests (R logistf).
 * :func:`hosmer_lemeshow` -- the goodness-of-fit test on its own.
 
+Both fits take ``groups`` ({predictor: [its columns]}) and then test each
+predictor as a whole, as SPSS prints on a categorical variable's own row:
+the joint Wald chi-square on k - 1 df and the likelihood-ratio test of
+dropping all its columns, refitted on the same complete cases.
+
 Missing-data policy: complete cases over the outcome and every predictor;
 the number dropped is reported. Predictors are used exactly as given (a 0/1
 column gives the OR for 1 vs 0, SPSS's "covariate" coding; factor coding is
@@ -20,6 +25,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Mapping, Sequence
 from typing import Literal
 
 import numpy as np
@@ -319,12 +325,187 @@ def _looks_divergent(beta: np.ndarray, p_hat: np.ndarray, converged: bool) -> bo
 
 
 # --------------------------------------------------------------------------
+# tests of a predictor as a whole (all its columns)
+# --------------------------------------------------------------------------
+def _group_columns(
+    names: list[str], groups: Mapping[str, Sequence[str]]
+) -> list[tuple[str, list[str], np.ndarray]]:
+    """(predictor, its terms, their column indices in the design) for every group."""
+    out = []
+    for predictor, terms in groups.items():
+        unknown = [t for t in terms if t not in names[1:]]
+        if unknown or not terms:
+            raise ValueError(f"groups[{predictor!r}]: {unknown or 'no'} column(s) not in X")
+        out.append((predictor, list(terms), np.array([names.index(t) for t in terms])))
+    return out
+
+
+def _wald_joint(beta: np.ndarray, cov: np.ndarray, idx: np.ndarray) -> float | None:
+    """b' V^-1 b over the columns ``idx``: the Wald chi-square that all are 0."""
+    b = beta[idx]
+    try:
+        stat = float(b @ np.linalg.solve(cov[np.ix_(idx, idx)], b))
+    except np.linalg.LinAlgError:
+        return None
+    return stat if math.isfinite(stat) else None
+
+
+def _ml_loglik(yv: np.ndarray, xm: np.ndarray) -> tuple[float, bool]:
+    """Maximised log-likelihood of the ML fit of ``yv`` on ``xm`` (constant first)."""
+    if xm.shape[1] == 1:
+        events = int(yv.sum())
+        return _null_loglik(events, yv.size), True
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
+            try:
+                res = sm.Logit(yv, xm).fit(method="newton", tol=1e-10, maxiter=50, disp=False)
+                converged = bool(res.mle_retvals.get("converged", False))
+            except np.linalg.LinAlgError:
+                res = sm.GLM(yv, xm, family=sm.families.Binomial()).fit(
+                    method="IRLS", tol=1e-10, maxiter=50
+                )
+                converged = False
+    return float(res.llf), converged
+
+
+def _test_row(predictor: str, terms: list[str], wald: float | None, lr: float | None) -> dict:
+    """One predictor's tests; a likelihood ratio a hair below 0 (rounding) counts as 0."""
+    df = len(terms)
+    if lr is not None and -1e-8 < lr < 0.0:
+        lr = 0.0
+    return {
+        "predictor": predictor,
+        "terms": terms,
+        "df": df,
+        "wald": _f(wald),
+        "wald_p_value": _f(stats.chi2.sf(wald, df)) if wald is not None else None,
+        "lr_statistic": _f(lr),
+        "lr_p_value": _f(stats.chi2.sf(lr, df)) if lr is not None and lr >= 0 else None,
+    }
+
+
+def _ml_predictor_tests(
+    yv: np.ndarray,
+    xm: np.ndarray,
+    names: list[str],
+    beta: np.ndarray,
+    cov: np.ndarray,
+    llf: float,
+    groups: Mapping[str, Sequence[str]],
+    messages: list[str],
+) -> list[dict]:
+    """Joint Wald and likelihood-ratio test of each predictor of an ML fit.
+
+    The reduced model drops the predictor's columns and is refitted on the rows of
+    the full model, so both likelihoods describe the same patients (R's ``drop1``
+    and SPSS's "Model if Term Removed" on complete cases).
+    """
+    rows = []
+    for predictor, terms, idx in _group_columns(names, groups):
+        keep = np.setdiff1d(np.arange(xm.shape[1]), idx)
+        ll_reduced, converged = _ml_loglik(yv, xm[:, keep])
+        if not converged:
+            messages.append(
+                f"the fit without {predictor} did not converge: its likelihood-ratio test "
+                "is approximate"
+            )
+        rows.append(
+            _test_row(predictor, terms, _wald_joint(beta, cov, idx), 2 * (llf - ll_reduced))
+        )
+    return rows
+
+
+def _firth_state(
+    xm: np.ndarray, yv: np.ndarray, beta: np.ndarray
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray] | None:
+    """(penalised log-likelihood, X'WX, hat diagonal, p) at ``beta``; None if X'WX is singular.
+
+    l*(b) = l(b) + 1/2 log|X'WX| (Firth 1993), the Jeffreys penalty on the full design.
+    """
+    eta = xm @ beta
+    p = expit(eta)
+    w = p * (1.0 - p)
+    info = xm.T @ (xm * w[:, None])
+    try:
+        chol = np.linalg.cholesky(info)
+    except np.linalg.LinAlgError:
+        return None
+    logdet = 2.0 * float(np.sum(np.log(np.diag(chol))))
+    half = scipy.linalg.solve_triangular(chol, (xm * np.sqrt(w)[:, None]).T, lower=True)
+    hat = np.sum(half * half, axis=0)
+    loglik = -float(yv @ np.logaddexp(0.0, -eta) + (1.0 - yv) @ np.logaddexp(0.0, eta))
+    return loglik + 0.5 * logdet, info, hat, p
+
+
+def _firth_constrained_loglik(
+    xm: np.ndarray, yv: np.ndarray, start: np.ndarray, fixed: np.ndarray, tol: float = 1e-10
+) -> tuple[float, bool]:
+    """Maximum of l* with the columns ``fixed`` held at 0, the penalty on the full design.
+
+    As logistf's penalised likelihood-ratio tests (``logistftest``) constrain the
+    coefficients rather than drop the columns. Newton-Raphson on the modified score
+    X'(y - p + h(1/2 - p)) (Firth 1993) with X'WX as the step matrix, steps capped
+    at 5 (logistf's ``maxstep``) and halved until l* does not decrease; converged
+    when the largest step is below ``tol``.
+    """
+    free = np.ones(xm.shape[1], dtype=bool)
+    free[fixed] = False
+    beta = np.where(free, start, 0.0)
+    state = _firth_state(xm, yv, beta)
+    if state is None:
+        return math.nan, False
+    loglik, info, hat, p = state
+    for _ in range(200):
+        score = xm.T @ (yv - p + hat * (0.5 - p))
+        delta = np.zeros_like(beta)
+        try:
+            delta[free] = np.linalg.solve(info[np.ix_(free, free)], score[free])
+        except np.linalg.LinAlgError:
+            return math.nan, False
+        largest = float(np.max(np.abs(delta)))
+        if largest > 5.0:
+            delta *= 5.0 / largest
+        if largest <= tol:
+            return loglik, True
+        step = 1.0
+        for _ in range(60):
+            state = _firth_state(xm, yv, beta + step * delta)
+            if state is not None and state[0] >= loglik - 1e-12 * max(1.0, abs(loglik)):
+                break
+            step /= 2.0
+        if state is None:
+            return math.nan, False
+        beta = beta + step * delta
+        loglik, info, hat, p = state
+        if step * largest <= tol:
+            return loglik, True
+    return loglik, False
+
+
+def _augmented_information_se(xm: np.ndarray, p_hat: np.ndarray, hat: np.ndarray) -> np.ndarray:
+    """sqrt(diag((X' diag((1 + h) p(1 - p)) X)^-1)): the covariance logistf >= 1.24 returns.
+
+    That is the information of Firth's pseudo-data (each row plus copies weighted h/2
+    with y and 1 - y), the matrix logistf's Newton steps use (src/logistf.c,
+    ``cov_augmented``), not the inverse Fisher information (X'WX)^-1.
+    """
+    w = (1.0 + hat) * p_hat * (1.0 - p_hat)
+    try:
+        cov = np.linalg.inv(xm.T @ (xm * w[:, None]))
+    except np.linalg.LinAlgError:
+        return np.full(xm.shape[1], np.nan)
+    return np.sqrt(np.clip(np.diag(cov), 0.0, None))
+
+
+# --------------------------------------------------------------------------
 # public models
 # --------------------------------------------------------------------------
 def logistic_regression(
     y: np.ndarray,
     X: pd.DataFrame,
     separation_check: Literal["auto", "always", "never"] = "auto",
+    groups: Mapping[str, Sequence[str]] | None = None,
 ) -> dict:
     """Binary logistic regression by maximum likelihood (SPSS parity).
 
@@ -341,6 +522,8 @@ def logistic_regression(
         cases are at most ``SEPARATION_CHECK_MAX_ROWS`` or the ML fit
         shows divergence (no convergence, |B| > 15 or fitted p within 1e-10
         of 0 or 1).
+    groups : mapping of str to list of str, optional
+        {predictor: its columns of ``X``}: adds ``predictor_tests``.
 
     Returns
     -------
@@ -357,7 +540,12 @@ def logistic_regression(
         ``c_statistic``, ``hosmer_lemeshow`` {statistic, df, p_value,
         groups, rule}, ``iterations``}, ``converged``, ``separation``
         (``True``/``False``, ``None`` if not checked), ``warnings``
-        [str].
+        [str]; with ``groups``, ``predictor_tests`` [{``predictor``,
+        ``terms``, ``df`` (its number of columns), ``wald`` (b'V^-1 b over
+        its columns, V the inverse information: SPSS's Wald on a categorical
+        variable's own row), ``wald_p_value``, ``lr_statistic`` (2(LL -
+        LL without its columns, refitted on the same complete cases)),
+        ``lr_p_value``}].
 
     Notes
     -----
@@ -440,6 +628,12 @@ def logistic_regression(
 
     llf = float(res.llf)
     ll0 = _null_loglik(events, n)
+    tests = None
+    if groups is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            cov = np.asarray(res.cov_params(), dtype=np.float64)
+        tests = _ml_predictor_tests(yv, xm, names, beta, cov, llf, groups, messages)
     cox_snell = -math.expm1(2.0 * (ll0 - llf) / n)
     max_r2 = -math.expm1(2.0 * ll0 / n)
     lr = 2.0 * (llf - ll0)
@@ -470,6 +664,7 @@ def logistic_regression(
         "converged": converged,
         "separation": separation,
         "warnings": messages,
+        **({"predictor_tests": tests} if tests is not None else {}),
     }
 
 
@@ -500,20 +695,27 @@ def _firth_null_loglik(xm: np.ndarray, events: int, n: int) -> float:
     )
 
 
-def firth_logistic(y: np.ndarray, X: pd.DataFrame) -> dict:
+def firth_logistic(
+    y: np.ndarray, X: pd.DataFrame, groups: Mapping[str, Sequence[str]] | None = None
+) -> dict:
     """Firth's bias-reduced (penalised-likelihood) logistic regression.
 
     Parameters
     ----------
     y, X
         As :func:`logistic_regression` (complete cases; constant added).
+    groups : mapping of str to list of str, optional
+        {predictor: its columns of ``X``}: adds ``predictor_tests``.
 
     Returns
     -------
     dict
         ``method="firth"``, ``n``, ``n_dropped``, ``events``, ``nonevents``,
         ``events_per_variable``, ``terms`` (``estimate`` = penalised ML B,
-        ``se`` = sqrt(diag((X'WX)^-1)) at B, as logistf's ``se(coef)``,
+        ``se`` = sqrt(diag((X'WX)^-1)) at B, the inverse Fisher information
+        (Heinze & Schemper 2002; SAS FIRTH, brglm2), ``se_augmented`` =
+        sqrt(diag((X' diag((1 + h) p(1 - p)) X)^-1)) at B, what logistf 1.24
+        and later print as ``se(coef)`` (see Notes),
         ``wald`` = (B/SE)² (informational), ``lr_statistic``
         = penalised likelihood-ratio chi-square for B = 0, ``p_value`` from
         it on 1 df, ``ci_low``/``ci_high`` = exp of the 95 % profile
@@ -522,10 +724,23 @@ def firth_logistic(y: np.ndarray, X: pd.DataFrame) -> dict:
         "penalized_likelihood_ratio"``, ``fit`` {``penalized_loglik``,
         ``penalized_loglik_null``, ``lr_statistic``, ``lr_df``,
         ``lr_p_value`` (logistf's model test), ``c_statistic``},
-        ``converged``, ``warnings`` [str].
+        ``converged``, ``warnings`` [str]; with ``groups``,
+        ``predictor_tests`` as :func:`logistic_regression`'s but with
+        ``lr_statistic`` the penalised likelihood ratio of fixing all the
+        predictor's columns at 0 (logistf's ``logistftest``) and ``wald``
+        from (X'WX)^-1.
 
     Notes
     -----
+    Standard errors: the p-values and CIs do not use them. logistf's
+    maintainers describe its covariance as (X'WX)^-1 (georgheinze/logistf
+    issue #10), but its C code since 1.24 returns the inverse of the
+    pseudo-data information X' diag((1 + h) p(1 - p)) X, which is smaller:
+    on logistf's ``sex2`` example the two differ by up to 0.17 (dia: 1.675
+    vs 1.505). ``se`` is the documented inverse Fisher information, and
+    ``se_augmented`` reproduces logistf's printout; both are checked against
+    logistf 1.26.1 in tests/stats/reference/logistf_reference.R.
+
     ``firthmodels.FirthLogisticRegression`` (Newton-Raphson, gradient and
     step tolerances 1e-6, up to 50 step-halvings: tighter tolerances make
     its constrained fits fail on step-halving at machine precision),
@@ -563,6 +778,12 @@ def firth_logistic(y: np.ndarray, X: pd.DataFrame) -> dict:
     beta = np.r_[model.coef_, model.intercept_][order]
     p_hat = expit(xm @ beta)
     se = _inverse_information_se(xm, p_hat)
+    state = _firth_state(xm, yv, beta)
+    se_aug = (
+        _augmented_information_se(xm, p_hat, state[2])
+        if state is not None
+        else np.full(xm.shape[1], np.nan)
+    )
     p_lr = np.asarray(model.lrt_pvalues_)[order]
     ci = np.asarray(ci)[order]
     terms = []
@@ -574,6 +795,7 @@ def firth_logistic(y: np.ndarray, X: pd.DataFrame) -> dict:
                 "term": name,
                 "estimate": _f(b),
                 "se": _f(s),
+                "se_augmented": _f(se_aug[i]),
                 "wald": _f((b / s) ** 2) if s > 0 else None,
                 "lr_statistic": _f(stats.chi2.isf(p, 1)) if p is not None else None,
                 "df": 1,
@@ -589,6 +811,22 @@ def firth_logistic(y: np.ndarray, X: pd.DataFrame) -> dict:
     ll = float(model.loglik_)
     ll0 = _firth_null_loglik(xm, events, n)
     lr = 2.0 * (ll - ll0)
+    tests = None
+    if groups is not None:
+        try:
+            cov = np.linalg.inv(xm.T @ (xm * (p_hat * (1.0 - p_hat))[:, None]))
+        except np.linalg.LinAlgError:
+            cov = np.full((xm.shape[1], xm.shape[1]), np.nan)
+        tests = []
+        for predictor, columns, idx in _group_columns(names, groups):
+            ll_c, ok = _firth_constrained_loglik(xm, yv, beta, idx)
+            if not ok:
+                messages.append(
+                    f"the penalised fit with {predictor} fixed at 0 did not converge: its "
+                    "likelihood-ratio test is not reported"
+                )
+            lr_c = 2.0 * (ll - ll_c) if ok else None
+            tests.append(_test_row(predictor, columns, _wald_joint(beta, cov, idx), lr_c))
     return {
         "method": "firth",
         "n": n,
@@ -609,4 +847,5 @@ def firth_logistic(y: np.ndarray, X: pd.DataFrame) -> dict:
         },
         "converged": bool(model.converged_),
         "warnings": messages,
+        **({"predictor_tests": tests} if tests is not None else {}),
     }

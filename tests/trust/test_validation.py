@@ -18,7 +18,7 @@ import yaml
 
 from analysis.__main__ import main
 from analysis.derive import derive_cohort, derive_cohort_traced
-from analysis.errors import AnalysisError
+from analysis.errors import AnalysisError, StudyFileError
 from analysis.models import build_model
 from analysis.study import Study, load_study
 from analysis.synth.generator import generate
@@ -169,31 +169,32 @@ def test_single_group_is_a_warning_and_the_table_renders_without_tests(toy):
 
 
 def test_two_group_test_on_three_groups_names_table_and_variable(tmp_path):
-    raw = {**TOY, "tables": [*TOY["tables"], {
-        "id": "t2", "title": "T2", "group_by": "arm", "policy": "paper", "rows": ["x"],
-        "overrides": {"x": {"test": "student_t"}}}]}  # fmt: skip
+    # arm declares three codes: a two-group test is refused when the study file loads,
+    # before any data are read
+    table = {"id": "t2", "title": "T2", "group_by": "arm", "policy": "paper", "rows": ["x"],
+             "overrides": {"x": {"test": "student_t"}}}  # fmt: skip
+    raw = {**TOY, "tables": [*TOY["tables"], table]}
     path = tmp_path / "t2.yaml"
     path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
-    study = load_study(path)
-    # arms on included rows: 1 (rows 1, 2), 2 (rows 3, 4, 9), 3 (rows 5, 6)
-    errors = report_of(frame(), study).errors
-    assert [(p.rule, p.column) for p in errors] == [("table_test", "x")]
-    assert errors[0].message == (
-        "table t2, variable 'x': test 'student_t' needs exactly two groups, but 3 groups of "
-        "'arm' have values"
+    with pytest.raises(StudyFileError) as err:
+        load_study(path)
+    assert str(err.value) == (
+        f"{path}: tables[1].overrides.x.test: table t2, variable x: test 'student_t' needs "
+        "exactly two groups but group variable arm has 3 codes"
     )
-    with pytest.raises(AnalysisError, match=r"^table t2, variable 'x': test 'student_t'"):
-        build_table(cohort_of(frame(), study), study, "t2")
-    # rows 5, 6 moved to arm 2: arm 3 is empty, the test runs on two groups (a warning)
-    two = frame(arm={5: 2, 6: 2})
-    report = report_of(two, study)
-    assert report.errors == []
-    assert [p.message for p in by_rule(report, "empty_group")] == [
-        f"table {t}: group 3 (C) of 'arm' has no rows among the 7 included row(s): shown "
-        "empty, tests compare the other groups"
-        for t in ("t1", "t2")
-    ]
-    assert build_table(cohort_of(two, study), study, "t2")["rows"][0]["test"] == "student_t"
+    # restricted to two arms by the table's where, it loads; with arm 2 empty among the
+    # included rows (rows 3, 4, 9 moved to arm 3) the table renders without a test
+    raw["tables"][1] = {**table, "where": {"arm": [1, 2]}}
+    path.write_text(yaml.safe_dump(raw, sort_keys=False), encoding="utf-8")
+    study = load_study(path)
+    assert build_table(cohort_of(frame(), study), study, "t2")["rows"][0]["test"] == "student_t"
+    one = frame(arm={3: 3, 4: 3, 9: 3})
+    (warned,) = [p for p in by_rule(report_of(one, study), "single_group") if "t2" in p.message]
+    assert warned.message == (
+        "table t2: only 1 group(s) present in 'arm' among the 2 included row(s) where arm = "
+        "[1, 2]: the table will have no tests"
+    )
+    assert build_table(cohort_of(one, study), study, "t2")["rows"][0]["test"] == "none"
 
 
 def test_table_values_refused_with_cohort_row(toy):

@@ -210,3 +210,29 @@ def test_a_killed_run_recovers_on_the_next_run(tmp_path):
     assert out.returncode == 0, out.stderr[-3000:]
     assert "removing the lock left by an interrupted run" in out.stdout
     assert file_sha256(work / "data_raw" / "site.csv") in _provenance_checksums(work)
+
+
+def test_settings_change_reruns_and_a_failed_step_ends_in_its_one_line(tmp_path):
+    """A changed setting reruns only what it affects, on top of a complete run; a step
+    that fails repeats its own one-line error last, with exit status 2."""
+    work = _copy_project(tmp_path)
+    _site_frame(n=120).to_csv(work / "data_raw" / "site.csv", index=False)
+    first = _run(work, "--data", "data_raw/site.csv")
+    assert first.returncode == 0, first.stderr[-3000:]
+    capped = _run(work, "--data", "data_raw/site.csv", "--", "--config", "listing_max_rows=3")
+    assert capped.returncode == 0, capped.stderr[-3000:]
+    assert "listing capped at 3 rows" in (work / "reports" / "report.md").read_text()
+    again = _run(work, "--data", "data_raw/site.csv", "--", "--config", "listing_max_rows=3")
+    assert again.returncode == 0 and "Nothing to be done" in again.stdout + again.stderr
+
+    bad = _site_frame(seed=13, n=120)
+    bad.loc[5, "albumin"] = 99.0
+    bad.to_csv(work / "data_raw" / "bad.csv", index=False)
+    failed = _run(work, "--data", "data_raw/bad.csv")
+    assert failed.returncode == 2
+    last = failed.stderr.strip().splitlines()[-1]
+    assert last.startswith("error: data_raw/bad.csv: 1 validation error(s)") or (
+        last.startswith("error:") and "albumin" in last
+    ), last
+    assert last.endswith("(step log: logs/validate.log)"), last
+    assert not (work / "reports" / "report.html").exists()
