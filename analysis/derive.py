@@ -15,7 +15,6 @@ number) is counted with why.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
@@ -26,10 +25,10 @@ from analysis import derive_kinds
 from analysis.clinical import ckd_epi_2021_egfr, mdrd_egfr
 from analysis.derive_check import derivation_sources
 from analysis.errors import DataError
+from analysis.identifiers import is_identifier_header
 from analysis.study import Study, Variable
 
 __all__ = [
-    "IDENTIFIER_PATTERN",
     "DerivedCohort",
     "DerivedValueProblem",
     "apply_inclusion",
@@ -44,18 +43,10 @@ __all__ = [
     "is_identifier",
 ]
 
+
 # Common direct-identifier column names (English and Korean), dropped even if the
 # study file forgets to flag them: names, record and registration numbers, dates of
 # birth, phone numbers, addresses, e-mail.
-IDENTIFIER_PATTERN = re.compile(
-    r"(^|_)(name|surname|mrn|patient_?(id|no|number)|hospital_?(id|no|number)|rrn|ssn|"
-    r"resident_?(registration)?_?(no|number)|birth_?date|date_?of_?birth|dob|phone|"
-    r"mobile|tel|address|e_?mail)($|_)"
-    r"|이름|성명|환자\s*번호|등록\s*번호|주민|생년월일|전화|연락처|주소|이메일",
-    re.IGNORECASE,
-)
-
-
 def _cut(frame: pd.DataFrame, var: Variable, spec: dict[str, Any], study: Study) -> pd.Series:
     x = pd.to_numeric(frame[spec["source"]], errors="coerce").to_numpy(float)
     bins = np.searchsorted(np.asarray(spec["breaks"], float), x, side="right")
@@ -136,9 +127,9 @@ def apply_where(frame: pd.DataFrame, where: dict[str, Any] | None) -> pd.DataFra
 
 
 def is_identifier(study: Study, column: str) -> bool:
-    """Flagged in the study file, or named like a direct identifier."""
+    """Flagged in the study file, or a header of the one list in analysis.identifiers."""
     var = study.variables.get(column)
-    return bool(var and var.identifier) or bool(IDENTIFIER_PATTERN.search(str(column)))
+    return bool(var and var.identifier) or is_identifier_header(column)
 
 
 def drop_identifiers(frame: pd.DataFrame, study: Study) -> pd.DataFrame:

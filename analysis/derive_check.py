@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from analysis import expression as ex
 from analysis.errors import StudyFileError
+from analysis.identifiers import is_identifier_header
 from analysis.schema_check import load_schema
 
 if TYPE_CHECKING:
@@ -177,8 +178,6 @@ class _Checker:
 
     def source_problem(self, ref: str, *, identifier_ok: bool = False) -> str | None:
         """Why ``ref`` cannot be read by this derivation, or None."""
-        from analysis.derive import IDENTIFIER_PATTERN  # here: derive imports the study
-
         if ref not in self.variables:
             return f"'{ref}' is not a declared variable"
         if ref == self.var.name:
@@ -186,7 +185,7 @@ class _Checker:
         src = self.variables[ref]
         if src.derive and self.order[ref] > self.order[self.var.name]:
             return f"'{ref}' is derived later in the file (derivations run in file order)"
-        named_like_one = IDENTIFIER_PATTERN.search(ref) is not None
+        named_like_one = is_identifier_header(ref)
         if not identifier_ok and (src.identifier or named_like_one):
             return (
                 f"'{ref}' is an identifier; a derivation reads identifiers only as "

@@ -122,3 +122,37 @@ def test_model_with_chosen_reference_levels(example):
         assert term["se"] == pytest.approx(expected["se"][i], rel=1e-6)
         assert term["p_value"] == pytest.approx(expected["p_value"][i], rel=1e-6)
     assert model["fit"]["minus2ll"] == pytest.approx(expected["minus2ll"], rel=1e-9)
+    assert model["fit"]["aic"] == pytest.approx(expected["aic"], rel=1e-9)
+    assert model["fit"]["bic"] == pytest.approx(expected["bic"], rel=1e-9)
+
+
+def test_model_factor_wald_and_likelihood_ratio_tests(example):
+    """SPSS's joint Wald row per factor and the LR test per predictor, against R's
+    car::Anova(type = 3, test.statistic = "Wald") and drop1(test = "LRT")."""
+    name, results, ref = example
+    model, expected = results[MODELS[name]], ref[MODELS[name]]
+    tests = {t["predictor"]: t for t in model["predictor_tests"]}
+    for factor in FACTORS[name]:
+        wald = expected["factor_wald"][factor]
+        assert tests[factor]["df"] == wald["df"]
+        assert tests[factor]["wald"] == pytest.approx(wald["statistic"], rel=1e-6)
+        assert tests[factor]["wald_p_value"] == pytest.approx(wald["p_value"], rel=1e-6)
+    for predictor, lr in expected["term_lr"].items():
+        assert tests[predictor]["df"] == lr["df"], predictor
+        assert tests[predictor]["lr_statistic"] == pytest.approx(lr["statistic"], rel=1e-6)
+        assert tests[predictor]["lr_p_value"] == pytest.approx(lr["p_value"], rel=1e-6)
+
+
+def test_model_profile_likelihood_ci_against_r_confint(example):
+    """Each OR's profile-likelihood limits beside the Wald ones: R's confint() on the glm
+    (MASS's profile interpolates a spline through the signed root deviance on a grid, so
+    it agrees to a few 1e-4; tests/stats/test_profile_ci.py checks the defining equation
+    itself to 1e-5)."""
+    name, results, ref = example
+    model, expected = results[MODELS[name]], ref[MODELS[name]]
+    terms = {t["term"]: t for t in model["terms"]}
+    for i, r_term in enumerate(expected["terms"]):
+        term = terms[_r_term(name, r_term)]
+        low, high = expected["profile_ci"][i]
+        assert term["profile_ci_low"] == pytest.approx(low, rel=1e-3), r_term
+        assert term["profile_ci_high"] == pytest.approx(high, rel=1e-3), r_term

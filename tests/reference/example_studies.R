@@ -71,6 +71,11 @@ model_of <- function(formula, data, factors) {
     estimate = unname(s[, 1]),
     se = unname(s[, 2]),
     p_value = unname(s[, 4]),
+    # Profile-likelihood limits (MASS's profile method: a spline through the signed
+    # root deviance, so good to about 1e-4 rather than to the last digit).
+    profile_ci = unname(lapply(seq_len(nrow(s)), function(i) {
+      as.numeric(exp(suppressMessages(confint(fit)))[i, ])
+    })),
     minus2ll = -2 * as.numeric(logLik(fit)),
     aic = AIC(fit),
     bic = BIC(fit),

@@ -419,6 +419,25 @@ def test_crosstabs_by_hand():
     assert res["fisher_exact"]["p_one_sided"] == pytest.approx(upper, rel=1e-9)
 
 
+def test_crosstabs_with_a_zero_cell():
+    # a zero cell adds nothing to G2 (0 ln 0 = 0) and is not shifted by 0.5 for the
+    # linear-by-linear association; hand: E = row x column / N = [[1.5, 3.5], [1.5, 3.5]]
+    t = np.array([[0, 5], [3, 2]])
+    res = chi_square_tests(t)
+    n = t.sum()
+    e = np.outer(t.sum(axis=1), t.sum(axis=0)) / n
+    g2 = 2 * sum(
+        t[i, j] * math.log(t[i, j] / e[i, j]) for i in range(2) for j in range(2) if t[i, j]
+    )
+    assert res["likelihood_ratio"]["statistic"] == pytest.approx(g2, rel=1e-12)
+    pairs = np.array([(i, j) for i in range(2) for j in range(2) for _ in range(t[i, j])])
+    r = np.corrcoef(pairs[:, 0], pairs[:, 1])[0, 1]
+    assert res["linear_by_linear"]["statistic"] == pytest.approx((n - 1) * r**2, rel=1e-12)
+    # hand: P(cell (0, 0) = 0) with margins 5, 5 of 10 and a column total of 3:
+    # C(3, 0) C(7, 5) / C(10, 5) = 21 / 252 = 1/12, the one-sided (lower) p
+    assert res["fisher_exact"]["p_one_sided"] == pytest.approx(1 / 12, rel=1e-12)
+
+
 def test_crosstabs_hsb2_spss_printouts():
     # PSPP crosstabs.at (UCLA hsb2 data): school type x female, 2x2:
     # Pearson .047 .828; LR .047 .828; Fisher .849 / .492; Continuity .001 .981;
