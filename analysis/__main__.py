@@ -7,6 +7,7 @@ Errors print one line and exit with status 2; ``--debug`` shows the traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from pathlib import Path
 
@@ -25,13 +26,13 @@ def _add_policy(p: argparse.ArgumentParser) -> None:
 
 
 def _add_formats(p: argparse.ArgumentParser) -> None:
-    from analysis.render.writers import FORMATS
+    from analysis.render.writers import DEFAULT_FORMATS, FORMATS
 
     p.add_argument(
         "--formats",
         nargs="+",
         choices=FORMATS,
-        default=list(FORMATS),
+        default=list(DEFAULT_FORMATS),
         help="table formats to write (default: %(default)s)",
     )
 
@@ -312,18 +313,23 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
-    from analysis.figures import draw_figures
+    from analysis.figures import draw_figures, figure_files
     from analysis.io import read_cohort
     from analysis.study import load_study
 
     out_dir = _out_dir("--out-dir", args.out_dir)
     study = load_study(args.study)
-    stems = [figure["id"] for figure in study.figures]
+    files = [f for figure in study.figures for f in figure_files(out_dir, figure["id"])]
     _guard(
-        [args.cohort, args.study],
-        [("--out-dir", out_dir), *(("--out-dir", out_dir / f"{s}.png") for s in stems)],
+        [args.cohort, args.study, *args.results, *([args.flow] if args.flow else [])],
+        [("--out-dir", out_dir), *(("--out-dir", f) for f in files)],
     )
-    for path in draw_figures(read_cohort(args.cohort), study, args.out_dir):
+    results = {}
+    for path in args.results:
+        doc = json.loads(Path(path).read_text(encoding="utf-8"))
+        results[doc.get("model") or doc.get("table")] = doc
+    flow = json.loads(Path(args.flow).read_text(encoding="utf-8")) if args.flow else None
+    for path in draw_figures(read_cohort(args.cohort), study, args.out_dir, results, flow):
         print(f"wrote {path}")
     return 0
 
@@ -435,7 +441,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_study(p)
     p.set_defaults(func=cmd_result)
 
-    p = sub.add_parser("render", help="render a results JSON as Markdown, CSV and HTML")
+    p = sub.add_parser("render", help="render a results JSON as Markdown, CSV, HTML, Word or Excel")
     p.add_argument("result")
     p.add_argument("--out-base", required=True, help="path without extension")
     _add_formats(p)
@@ -446,7 +452,7 @@ def build_parser() -> argparse.ArgumentParser:
         "tables",
         help="data + study file -> every table and model",
         description="Derive the cohort, then write one results JSON per table "
-        "and model plus Markdown/CSV/HTML renderings into DIR.",
+        "and model plus its renderings (--formats) into DIR.",
     )
     _add_input(p)
     p.add_argument("--out", required=True, help="output directory")
@@ -460,6 +466,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("figures", help="draw the report's figures")
     p.add_argument("cohort")
     p.add_argument("--out-dir", required=True)
+    p.add_argument(
+        "--results", nargs="*", default=[], help="results JSON of the models figures draw"
+    )
+    p.add_argument("--flow", default=None, help="flow.json, for a flow figure")
     _add_study(p)
     p.set_defaults(func=cmd_figures)
 

@@ -18,11 +18,21 @@ import yaml
 from analysis import yaml_safe
 from analysis.derive_check import check_derivation, unknown_kind_message
 from analysis.errors import StudyFileError
-from analysis.model_spec import check_model
+from analysis.model_spec import check_model, predictor_names
 from analysis.schema_check import first_error, key_path, load_schema, message_of
 from analysis.table_spec import check_table
 
 __all__ = ["Study", "Variable", "load_study", "study_schema"]
+
+_COMMON_FIGURE_KEYS = {"id", "kind", "caption"}
+#: The keys each figure kind reads (the schema checks which are required).
+FIGURE_KEYS = {
+    "boxplot": _COMMON_FIGURE_KEYS | {"x", "y", "hue", "log_y", "where"},
+    "forest": _COMMON_FIGURE_KEYS | {"model"},
+    "predicted_probability": _COMMON_FIGURE_KEYS | {"model", "x"},
+    "flow": _COMMON_FIGURE_KEYS,
+    "missing": _COMMON_FIGURE_KEYS | {"variables", "where"},
+}
 
 
 @dataclass(frozen=True)
@@ -256,13 +266,35 @@ def _check_references(where: Path, raw: dict[str, Any], variables: dict[str, Var
                 )
         # every test the table names fits its rows and groups (table_spec.py)
         check_table(where, key, table, policies, variables)
+    models = {model["id"]: model for model in raw.get("models", [])}
     for i, fig in enumerate(raw.get("figures", [])):
+        kind = fig.get("kind", "boxplot")
+        stray = sorted(set(fig) - FIGURE_KEYS[kind])
+        if stray:
+            raise StudyFileError(
+                f"{where}: figures[{i}].{stray[0]}: not a key of a {kind} figure "
+                f"(keys: {', '.join(sorted(FIGURE_KEYS[kind]))})"
+            )
         for key in ("x", "y", "hue"):
             if key in fig:
                 need(fig[key], f"figures[{i}].{key}")
-        for key in ("x", "hue"):
-            if key in fig:
-                need_categorical(fig[key], f"figures[{i}].{key}")
+        for name in fig.get("variables", []):
+            need(name, f"figures[{i}].variables")
+        if kind == "boxplot":
+            for key in ("x", "hue"):
+                if key in fig:
+                    need_categorical(fig[key], f"figures[{i}].{key}")
+        if "model" in fig and fig["model"] not in models:
+            raise StudyFileError(
+                f"{where}: figures[{i}].model: '{fig['model']}' is not a model of the study "
+                f"(models: {', '.join(models) or 'none'})"
+            )
+        if kind == "predicted_probability":
+            if fig["x"] not in predictor_names(models[fig["model"]]):
+                raise StudyFileError(
+                    f"{where}: figures[{i}].x: '{fig['x']}' is not a predictor of model "
+                    f"'{fig['model']}'"
+                )
     for i, model in enumerate(raw.get("models", [])):
         key = f"models[{i}]"
         if model["id"] in seen:

@@ -4,6 +4,8 @@
 rule figures:
     input:
         cohort="results/cohort.parquet",
+        results=expand("results/tables/{output_id}.json", output_id=OUTPUT_IDS),
+        flow="results/flow.json",
     output:
         report(
             expand("reports/figures/{stem}.png", stem=FIGURE_STEMS),
@@ -24,6 +26,7 @@ rule figures:
         code_sha256=CODE_SHA256,
     shell:
         "python -m analysis figures {input.cohort:q} --study {params.study:q} "
+        "--results {input.results:q} --flow {input.flow:q} "
         "--out-dir {params.out_dir:q} > {log:q} 2>&1"
 
 

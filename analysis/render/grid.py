@@ -2,7 +2,7 @@
 
 The one place where numbers are rounded and laid out like the paper
 (mean ± SD, median (min, max), n (%), p to three decimals with "<0.001",
-a footnote letter naming each row's test). Markdown, CSV and HTML writers
+a footnote letter naming each row's test). Markdown, CSV, HTML, Word and Excel writers
 all print the same grid.
 """
 

@@ -1,4 +1,4 @@
-"""Write a display grid as Markdown, CSV or an HTML fragment/page."""
+"""Write a display grid as Markdown, CSV, an HTML fragment/page, Word or Excel."""
 
 from __future__ import annotations
 
@@ -15,9 +15,11 @@ from analysis.export import atomic_path
 from analysis.render.grid import LISTING_MAX_ROWS, Grid, to_grid
 from analysis.render.safe import csv_cell, md_text
 
-__all__ = ["FORMATS", "render_result", "to_csv", "to_html", "to_markdown"]
+__all__ = ["DEFAULT_FORMATS", "FORMATS", "render_result", "to_csv", "to_html", "to_markdown"]
 
-FORMATS = ("md", "csv", "html")
+FORMATS = ("md", "csv", "html", "docx", "xlsx")
+# What the command line writes unless --formats says otherwise (config/config.yaml's too).
+DEFAULT_FORMATS = ("md", "csv", "html")
 
 
 def _md_row(cells: list[str]) -> str:
@@ -73,21 +75,32 @@ def to_html(grid: Grid, standalone: bool = True) -> str:
 def render_result(
     result: dict[str, Any],
     out_base: str | Path,
-    formats: Iterable[str] = FORMATS,
+    formats: Iterable[str] = DEFAULT_FORMATS,
     *,
     listing_max_rows: int | None = LISTING_MAX_ROWS,
 ) -> list[Path]:
-    """Write ``out_base``.md/.csv/.html for one result; return the paths.
+    """Write ``out_base``.<fmt> for each of ``formats``; return the paths.
 
-    A listing shows at most ``listing_max_rows`` rows (``None``: all) in every
-    format; the result itself is not changed.
+    Every format prints the same grid. A listing shows at most
+    ``listing_max_rows`` rows (``None``: all) in every format; the result
+    itself is not changed.
     """
     grid = to_grid(result, listing_max_rows=listing_max_rows)
-    writers = {"md": to_markdown, "csv": to_csv, "html": to_html}
+    text = {"md": to_markdown, "csv": to_csv, "html": to_html}
     paths = []
     for fmt in formats:
         path = Path(f"{out_base}.{fmt}")
-        with atomic_path(path) as tmp:
-            tmp.write_text(writers[fmt](grid), encoding="utf-8")
+        # Word and Excel load their libraries only when asked for.
+        if fmt == "docx":
+            from analysis.render.docx import write_docx
+
+            write_docx(grid, path)
+        elif fmt == "xlsx":
+            from analysis.render.xlsx import write_xlsx
+
+            write_xlsx(grid, path)
+        else:
+            with atomic_path(path) as tmp:
+                tmp.write_text(text[fmt](grid), encoding="utf-8")
         paths.append(path)
     return paths
