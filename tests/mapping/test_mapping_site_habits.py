@@ -10,7 +10,6 @@ from __future__ import annotations
 import datetime as dt
 import subprocess
 import sys
-import textwrap
 import unicodedata
 from pathlib import Path
 
@@ -18,6 +17,8 @@ import numpy as np
 import openpyxl
 import pandas as pd
 import pytest
+from support import one_line as _one_line
+from support import write_text as _write
 
 from analysis.errors import DataError, MappingError
 from analysis.inputs import load_input
@@ -36,19 +37,6 @@ def study() -> Study:
 
 def nfd(text: str) -> str:
     return unicodedata.normalize("NFD", text)
-
-
-def _write(path: Path, text: str) -> Path:
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
-def _one_line(exc: pytest.ExceptionInfo, *parts: str) -> str:
-    message = str(exc.value)
-    assert "\n" not in message, message
-    for part in parts:
-        assert part in message, f"{part!r} not in {message!r}"
-    return message
 
 
 # --------------------------------------------------------------------------- NFC

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyreadstat
 import pytest
+from support import one_line as _one_line
 
 from analysis.derive import derive_cohort
 from analysis.errors import DataError
@@ -42,14 +43,6 @@ def study() -> Study:
 def _sav(path: Path, frame: pd.DataFrame, labels: dict, **options) -> Path:
     pyreadstat.write_sav(frame, str(path), variable_value_labels=labels, **options)
     return path
-
-
-def _one_line(exc: pytest.ExceptionInfo, *parts: str) -> str:
-    message = str(exc.value)
-    assert "\n" not in message, message
-    for part in parts:
-        assert part in message, f"{part!r} not in {message!r}"
-    return message
 
 
 # --------------------------------------------------------------------------- matching

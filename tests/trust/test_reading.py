@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import math
 import re
-import textwrap
 import time
 import zipfile
 from itertools import pairwise
@@ -20,6 +19,8 @@ import openpyxl
 import pandas as pd
 import pyreadstat
 import pytest
+from support import one_line as _one_line
+from support import write_text as _write
 
 from analysis.errors import DataError, MappingError, StudyFileError
 from analysis.inputs import load_input
@@ -42,19 +43,6 @@ PANDAS_NA_STRINGS = [
 @pytest.fixture(scope="module")
 def study() -> Study:
     return load_study(STUDY_FILE)
-
-
-def _write(path: Path, text: str) -> Path:
-    path.write_text(textwrap.dedent(text), encoding="utf-8")
-    return path
-
-
-def _one_line(exc: pytest.ExceptionInfo, *parts: str) -> str:
-    message = str(exc.value)
-    assert "\n" not in message, message
-    for part in parts:
-        assert part in message, f"{part!r} not in {message!r}"
-    return message
 
 
 def _isnan(value: object) -> bool:
