@@ -6,7 +6,6 @@
 # carries the inputs' checksums as a param, so Snakemake's params rerun trigger fires on
 # any change of content, whatever the modification times say.
 
-import shlex
 import sys
 from pathlib import Path
 
@@ -78,17 +77,17 @@ def input_data(wildcards, input):
 
 
 def input_options():
-    """CLI options for reading the input (mapping file, reader settings), shell-quoted."""
+    """CLI options for reading the input (mapping file, reader settings) (quoted item by item with `:q` in the rules)."""
     options = ["--mapping", MAPPING] if MAPPING else []
     for key, value in (config.get("read") or {}).items():
         if value is not None:
             options += [f"--{key.replace('_', '-')}", str(value)]
-    return shlex.join(options)
+    return options
 
 
 def report_inputs():
-    """The files the report checksums in its provenance, shell-quoted."""
-    return shlex.join([p for p in (INPUT_DATA, STUDY_FILE, MAPPING, SYNTH_PARAMS) if p])
+    """The files the report checksums in its provenance (quoted item by item with `:q`)."""
+    return [p for p in (INPUT_DATA, STUDY_FILE, MAPPING, SYNTH_PARAMS) if p]
 
 
 def data_label():

@@ -1,5 +1,5 @@
 # Input data: synthetic generation, validation, cohort derivation.
-# Paths and values reach the shell only through `:q` (quoted) or shlex-quoted params.
+# Paths and values reach the shell only through `:q` (each quoted; lists item by item).
 
 
 rule synth:
@@ -45,7 +45,7 @@ rule validate:
         code_sha256=CODE_SHA256,
     shell:
         "python -m analysis validate {params.data:q} --study {params.study:q} "
-        "{params.options} --json-out {output:q} > {log:q} 2>&1"
+        "{params.options:q} --json-out {output:q} > {log:q} 2>&1"
 
 
 rule derive:
@@ -70,5 +70,5 @@ rule derive:
         code_sha256=CODE_SHA256,
     shell:
         "python -m analysis derive {params.data:q} --study {params.study:q} "
-        "{params.options} --validated {input.validation:q} --out {output.cohort:q} "
+        "{params.options:q} --validated {input.validation:q} --out {output.cohort:q} "
         "--flow {output.flow:q} > {log:q} 2>&1"

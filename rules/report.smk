@@ -59,6 +59,6 @@ rule report:
     shell:
         "python -m analysis report --study {params.study:q} --results {input.results:q} "
         "--flow {input.flow:q} --validation {input.validation:q} "
-        "--figures {input.figures:q} --inputs {params.inputs} "
+        "--figures {input.figures:q} --inputs {params.inputs:q} "
         "--data-label {params.label:q} --listing-max-rows {params.listing_max_rows:q} "
         "--settings-sha256 {params.settings_sha256:q} --out {output.html:q} > {log:q} 2>&1"
