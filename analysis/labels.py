@@ -35,7 +35,7 @@ import pandas as pd
 from analysis.errors import DataError
 from analysis.study import Study, Variable
 
-__all__ = ["apply_value_labels", "label_key", "summary_lines"]
+__all__ = ["apply_value_labels", "label_key", "show_value", "summary_lines"]
 
 
 def label_key(text: Any) -> str:
@@ -52,7 +52,8 @@ def _value_key(value: Any) -> Any:
     return unicodedata.normalize("NFC", str(value).strip())
 
 
-def _show(value: Any) -> str:
+def show_value(value: Any) -> str:
+    """A data value as messages quote it: 2.0 as 2, text with its quotes."""
     if isinstance(value, np.generic):
         value = value.item()
     if isinstance(value, float) and value.is_integer():
@@ -127,8 +128,8 @@ def _recode_column(
             row = first_row(other, value)
             at = f", row {row}" if row else ""
             raise DataError(
-                f"{where}{at}: values {_show(other)} ({file_labels[other]!r}) and "
-                f"{_show(value)} ({text!r}) are both labelled like the study's code "
+                f"{where}{at}: values {show_value(other)} ({file_labels[other]!r}) and "
+                f"{show_value(value)} ({text!r}) are both labelled like the study's code "
                 f"{code} ({var.codes[code]!r}); recode the column in the mapping file"
             )
         claimed[code] = value
@@ -152,7 +153,7 @@ def _recode_column(
         elif not agrees:
             what = f"labelled {text!r}" if text is not None else "has no value label"
             raise DataError(
-                f"{where}, row {first[i]}: value {_show(value)} {what}, which matches no "
+                f"{where}, row {first[i]}: value {show_value(value)} {what}, which matches no "
                 f"label of the study's codes ({_codes_list(var)}), while the column's other "
                 "values are recoded by their labels; recode the column in the mapping "
                 "file, or declare the value missing there"
@@ -161,7 +162,7 @@ def _recode_column(
             code, by = valid.get(key, value), "code"  # no label: the validator checks it
         else:
             raise DataError(
-                f"{where}, row {first[i]}: value {_show(value)} labelled {text!r} matches "
+                f"{where}, row {first[i]}: value {show_value(value)} labelled {text!r} matches "
                 f"no label of the study's codes ({_codes_list(var)}) and is not one of those "
                 "codes; recode the column in the mapping file, or declare the value "
                 "missing there"
@@ -195,6 +196,6 @@ def summary_lines(records: list[dict[str, Any]]) -> list[str]:
         code = f"{r['code']} ({r['code_label']})" if r["code_label"] is not None else r["code"]
         kept = ", code kept" if r["by"] == "code" else ""
         by_column.setdefault(r["column"], []).append(
-            f"{_show(r['value'])} {label} -> {code}{kept}: {r['count']} row(s)"
+            f"{show_value(r['value'])} {label} -> {code}{kept}: {r['count']} row(s)"
         )
     return [f"column '{c}': " + "; ".join(parts) for c, parts in by_column.items()]

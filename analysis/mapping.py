@@ -64,6 +64,7 @@ from analysis.errors import DataError, MappingError
 from analysis.io._common import made_missing_entry, numeric_if_all_numbers, sort_made_missing
 from analysis.io.excel_serial import from_serial, year_like
 from analysis.labels import apply_value_labels
+from analysis.labels import show_value as _show
 from analysis.names import did_you_mean, nfc
 from analysis.schema_check import first_error, key_path, load_schema, message_of
 from analysis.study import Study, Variable
@@ -629,14 +630,6 @@ def _unit_conversion(
 
 
 # --------------------------------------------------------------------------- data helpers
-
-
-def _show(value: Any) -> str:
-    if isinstance(value, np.generic):
-        value = value.item()
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    return repr(value)
 
 
 def _rows_note(positions: np.ndarray) -> str:
