@@ -34,3 +34,6 @@ rule all:
             output_id=OUTPUT_IDS,
             fmt=config["formats"],
         ),
+        "reports/tables.docx",
+        "reports/tables.xlsx",
+        "reports/tables.tex",

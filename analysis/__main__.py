@@ -10,6 +10,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from analysis.disclosure import Profile
+    from analysis.render.number_style import NumberStyle
+    from analysis.study import Study
 
 from analysis.errors import AnalysisError
 
@@ -58,6 +64,41 @@ def _add_listing_cap(p: argparse.ArgumentParser) -> None:
 
 def _add_study(p: argparse.ArgumentParser) -> None:
     p.add_argument("--study", default=DEFAULT_STUDY, help="study file (default: %(default)s)")
+
+
+def _add_number_style(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--number-style",
+        choices=["paper", "ama", "lancet"],
+        default=None,
+        help="print p-values and decimals in this preset's style (default: the study "
+        "file's display settings, else the paper's)",
+    )
+
+
+def _add_disclosure(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--disclosure",
+        default=None,
+        metavar="NAME",
+        help="disclosure-control profile of analysis/disclosure.yaml (threshold, "
+        "opensafely; default: off): small counts suppressed, no single patient's value",
+    )
+
+
+def _disclosure(args: argparse.Namespace) -> Profile | None:
+    from analysis.disclosure import load_profile
+
+    return load_profile(getattr(args, "disclosure", None))
+
+
+def _number_style(args: argparse.Namespace, study: Study | None = None) -> NumberStyle:
+    """The run's number style: --number-style, else the study file's ``display``."""
+    from analysis.render.number_style import resolve_style
+    from analysis.study import load_study
+
+    study = study or load_study(args.study)
+    return resolve_style(study.raw.get("display"), args.number_style, study.alpha)
 
 
 def _add_input(p: argparse.ArgumentParser) -> None:
@@ -250,11 +291,39 @@ def cmd_render(args: argparse.Namespace) -> int:
     from analysis.results import read_json
 
     outputs = [("--out-base", f"{args.out_base}.{fmt}") for fmt in args.formats]
-    _guard([args.result], outputs)
+    _guard([args.result, args.study], outputs)
     rendered = render_result(
-        read_json(args.result), args.out_base, args.formats, listing_max_rows=args.listing_max_rows
+        read_json(args.result),
+        args.out_base,
+        args.formats,
+        listing_max_rows=args.listing_max_rows,
+        style=_number_style(args),
+        disclosure=_disclosure(args),
     )
     for path in rendered:
+        print(f"wrote {path}")
+    return 0
+
+
+def cmd_manuscript(args: argparse.Namespace) -> int:
+    from analysis.render.manuscript import write_manuscript
+    from analysis.study import load_study
+
+    outputs = [(opt, getattr(args, opt[2:])) for opt in ("--docx", "--xlsx", "--tex")]
+    outputs = [(opt, path) for opt, path in outputs if path]
+    if not outputs:
+        raise AnalysisError("manuscript: give at least one of --docx, --xlsx, --tex")
+    _guard([*args.results, args.study], outputs)
+    study = load_study(args.study)
+    paths = write_manuscript(
+        study,
+        [Path(p) for p in args.results],
+        {opt[2:]: Path(path) for opt, path in outputs},
+        listing_max_rows=args.listing_max_rows,
+        style=_number_style(args, study),
+        disclosure=_disclosure(args),
+    )
+    for path in paths:
         print(f"wrote {path}")
     return 0
 
@@ -276,12 +345,18 @@ def cmd_tables(args: argparse.Namespace) -> int:
     # Everything is computed before anything is written, and a failure while writing
     # removes the whole set: no partial set is left.
     results = {oid: _result(derived.cohort, study, oid, args.policy) for oid in ids}
+    style, profile = _number_style(args, study), _disclosure(args)
     with all_or_nothing([out / n for n in names]):
         write_json(_flow_json(study, derived), out / "flow.json", validate=False)
         for output_id, result in results.items():
             write_json(result, out / f"{output_id}.json")
             render_result(
-                result, out / output_id, args.formats, listing_max_rows=args.listing_max_rows
+                result,
+                out / output_id,
+                args.formats,
+                listing_max_rows=args.listing_max_rows,
+                style=style,
+                disclosure=profile,
             )
     for output_id in results:
         print(f"{output_id}: {out / output_id}.json")
@@ -309,7 +384,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from analysis.workflow import run_workflow
 
     extra = args.snakemake[1:] if args.snakemake[:1] == ["--"] else args.snakemake
-    return run_workflow(args.data or None, args.mapping or None, args.cores, extra)
+    return run_workflow(
+        args.data or None,
+        args.mapping or None,
+        args.cores,
+        extra,
+        disclosure=args.disclosure or None,
+        number_style=args.number_style or None,
+    )
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
@@ -329,7 +411,9 @@ def cmd_figures(args: argparse.Namespace) -> int:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
         results[doc.get("model") or doc.get("table")] = doc
     flow = json.loads(Path(args.flow).read_text(encoding="utf-8")) if args.flow else None
-    for path in draw_figures(read_cohort(args.cohort), study, args.out_dir, results, flow):
+    profile = _disclosure(args)
+    drawn = draw_figures(read_cohort(args.cohort), study, args.out_dir, results, flow, profile)
+    for path in drawn:
         print(f"wrote {path}")
     return 0
 
@@ -360,6 +444,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         Path(args.validation) if args.validation else None,
         listing_max_rows=args.listing_max_rows,
         settings_sha256=args.settings_sha256,
+        style=_number_style(args, study),
+        disclosure=_disclosure(args),
     )
     for path in paths:
         print(f"wrote {path}")
@@ -446,7 +532,26 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out-base", required=True, help="path without extension")
     _add_formats(p)
     _add_listing_cap(p)
+    _add_number_style(p)
+    _add_disclosure(p)
+    _add_study(p)
     p.set_defaults(func=cmd_render)
+
+    p = sub.add_parser(
+        "manuscript",
+        help="every table in one Word document, one Excel workbook and one LaTeX file",
+        description="Write the study's tables, numbered and in order, into one document "
+        "per format (the files an author submits).",
+    )
+    p.add_argument("--results", nargs="+", required=True, help="results JSON files")
+    p.add_argument("--docx", default=None, help="Word document of all tables")
+    p.add_argument("--xlsx", default=None, help="Excel workbook, one sheet per table")
+    p.add_argument("--tex", default=None, help="LaTeX document of all tables")
+    _add_listing_cap(p)
+    _add_number_style(p)
+    _add_disclosure(p)
+    _add_study(p)
+    p.set_defaults(func=cmd_manuscript)
 
     p = sub.add_parser(
         "tables",
@@ -460,6 +565,8 @@ def build_parser() -> argparse.ArgumentParser:
     _add_policy(p)
     _add_formats(p)
     _add_listing_cap(p)
+    _add_number_style(p)
+    _add_disclosure(p)
     _add_study(p)
     p.set_defaults(func=cmd_tables)
 
@@ -470,6 +577,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--results", nargs="*", default=[], help="results JSON of the models figures draw"
     )
     p.add_argument("--flow", default=None, help="flow.json, for a flow figure")
+    _add_disclosure(p)
     _add_study(p)
     p.set_defaults(func=cmd_figures)
 
@@ -487,6 +595,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="checksum of the run's configuration, recorded in provenance.json",
     )
     _add_listing_cap(p)
+    _add_number_style(p)
+    _add_disclosure(p)
     _add_study(p)
     p.set_defaults(func=cmd_report)
     p = sub.add_parser(
@@ -499,6 +609,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="data file (default: the synthetic cohort)")
     p.add_argument("--mapping", default=None, help="site mapping file")
     p.add_argument("--cores", type=_positive, default=2)
+    p.add_argument(
+        "--disclosure",
+        default=None,
+        choices=["", "threshold", "opensafely"],
+        help="disclosure-control profile for every output (default: config's, off)",
+    )
+    p.add_argument(
+        "--number-style",
+        default=None,
+        choices=["", "paper", "ama", "lancet"],
+        help="journal number style for every output (default: config's, else the study's)",
+    )
     p.add_argument(
         "snakemake", nargs=argparse.REMAINDER, help="further Snakemake options, after --"
     )

@@ -1,70 +1,427 @@
-"""The report: every table, the flow of the cohort, figures, methods, scorecard.
+"""The report: data and cohort, data checks, every table, figures, methods, checklist.
 
-The HTML carries no timestamp (so reruns are byte-identical); when and with
-what the run was made goes to the provenance manifest beside it.
+Everything in report.html and report.md is written from the results, the study file
+and the provenance manifest; the one value that changes between two runs on the
+same inputs is the time of the run, in the provenance block at the end. A reader
+sees table captions and variable labels, never the study file's ids.
 """
 
 from __future__ import annotations
 
 import base64
 import platform
+import re
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from analysis.derive_check import derivation_sources
+from analysis.disclosure import Profile, apply_to_flow, apply_to_result
 from analysis.export import atomic_path
 from analysis.fingerprint import code_sha256, file_sha256
-from analysis.render.grid import LISTING_MAX_ROWS, format_p, normality_grid, to_grid
+from analysis.render.grid import (
+    LISTING_MAX_ROWS,
+    SUMMARY_LABELS,
+    Grid,
+    format_p,
+    normality_grid,
+    to_grid,
+)
+from analysis.render.manuscript import order_results
+from analysis.render.number_style import PAPER, NumberStyle
 from analysis.render.safe import md_text
 from analysis.render.writers import _environment, to_markdown
 from analysis.results import dumps, read_json
+from analysis.strobe import checklist
 from analysis.study import Study
 from analysis.tables import TEST_LABELS
 
-__all__ = ["input_list", "methods_text", "provenance", "scorecard", "write_report"]
+__all__ = [
+    "build_context",
+    "input_list",
+    "methods_text",
+    "provenance",
+    "scorecard",
+    "table_caption",
+    "write_report",
+]
 
 PACKAGES = [
     "numpy",
     "pandas",
     "scipy",
     "statsmodels",
-    "pyreadstat",
-    "seaborn",
-    "snakemake",
     "firthmodels",
+    "pyarrow",
+    "pyreadstat",
+    "matplotlib",
+    "seaborn",
+    "jinja2",
+    "snakemake",
 ]
 
+NORMALITY_LABELS = {
+    "lilliefors": "Kolmogorov-Smirnov test with the Lilliefors correction",
+    "ks_uncorrected": "Kolmogorov-Smirnov test (no correction)",
+    "shapiro_wilk": "Shapiro-Wilk test",
+}
 
-def methods_text(study: Study, results: list[dict[str, Any]]) -> list[str]:
-    """Methods paragraphs written from what actually ran."""
-    summaries = [res for res in results if res.get("kind") == "summary"]
-    used = sorted({r["test"] for res in summaries for r in res["rows"]} - {"none"})
-    policies = {res["policy"]["name"]: res["policy"] for res in summaries}
-    paragraphs = []
-    for name, policy in policies.items():
-        paragraphs.append(f"Policy '{name}': {policy.get('description', '').strip()}")
+#: Tables wider than this (estimated characters per line) print on a landscape page.
+WIDE_CHARS = 95
+
+_IMAGE_TYPES = {".png": "image/png", ".jpg": "image/jpeg", ".jpeg": "image/jpeg",
+                ".svg": "image/svg+xml"}  # fmt: skip
+
+
+# --------------------------------------------------------------------- names
+
+
+def _output_id(result: dict[str, Any]) -> str:
+    return result.get("table") or result.get("model") or ""
+
+
+def _anchor(prefix: str, name: str) -> str:
+    return f"{prefix}-{re.sub(r'[^A-Za-z0-9_-]+', '-', str(name))}"
+
+
+def _label(study: Study, name: str) -> str:
+    """A variable's label from the study file (its name when it is not a study variable)."""
+    var = study.variables.get(name)
+    return var.label if var else str(name)
+
+
+def _specs(study: Study) -> dict[str, dict[str, Any]]:
+    return {spec["id"]: spec for spec in [*study.tables, *study.models]}
+
+
+def table_caption(study: Study, result: dict[str, Any], grid: Grid | None = None) -> str:
+    """ "Table 1. <title>" (the bare title when the study file gives no number)."""
+    if grid is not None and hasattr(grid, "caption"):
+        return grid.caption
+    spec = _specs(study).get(_output_id(result), {})
+    title = result.get("title") or spec.get("title") or _output_id(result)
+    number = result.get("number") or spec.get("number")
+    return f"Table {number}. {title}" if number else title
+
+
+def _short(caption: str) -> str:
+    """ "Table 1" of "Table 1. <title>"; the whole caption when it has no number."""
+    found = re.match(r"(Table \S+?)\.\s", caption)
+    return found.group(1) if found else caption
+
+
+def _join(items: list[str]) -> str:
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " and " + items[-1]
+
+
+# ------------------------------------------------------------------- methods
+
+
+def _methods(
+    study: Study,
+    results: list[dict[str, Any]],
+    *,
+    captions: dict[str, str] | None = None,
+    manifest: dict[str, Any] | None = None,
+    flow: dict[str, Any] | None = None,
+    data_label: str = "",
+) -> dict[str, list[str]]:
+    """The Methods, by subsection: cohort, statistics, models, missing data, software."""
+    captions = captions or {}
+
+    def short(res: dict[str, Any]) -> str:
+        return _short(captions.get(_output_id(res)) or table_caption(study, res))
+
+    shown = [res for res in results if not res.get("withheld")]
+    summaries = [res for res in shown if res.get("kind") == "summary"]
+    models = [res for res in shown if "model" in res]
+    out: dict[str, list[str]] = {"cohort": [], "statistics": [], "missing": [], "software": []}
+
+    steps = (flow or {}).get("steps") or []
+    if steps:
+        criteria = [s["label"] for s in steps if s.get("step", 0) > 0]
+        text = f"The analysis used the {data_label}. " if data_label else ""
+        if criteria:
+            text += "Inclusion criteria were applied in this order: " + "; ".join(criteria) + ". "
+        text += (
+            f"Of {steps[0]['n']} records read, {steps[-1]['n']} were included "
+            "(flow of the cohort, with the number excluded at each step and why)."
+        )
+        out["cohort"].append(text)
+
+    # descriptive statistics
+    continuous = sorted(
+        {r["summary"] for res in summaries for r in res["rows"] if r["kind"] == "continuous"}
+    )
+    if summaries:
+        text = "Continuous variables are summarised as " + (
+            " or ".join(SUMMARY_LABELS.get(s, s) for s in continuous) or "-"
+        )
+        text += "; categorical variables as n (%), percentages of the non-missing values."
+        out["statistics"].append(text)
+
+    # test policies, each with the tables that follow it
+    by_policy: dict[str, list[dict[str, Any]]] = {}
+    for res in summaries:
+        by_policy.setdefault(res["policy"]["name"], []).append(res)
+    for name, members in by_policy.items():
+        policy = members[0]["policy"]
+        tables = _join([short(r) for r in members])
+        text = f"{tables}: test policy '{name}', fixed in the study file before the analysis"
+        description = (policy.get("description") or "").strip()
+        text += f": {description}" if description else "."
+        normality = policy.get("normality")
+        if normality:
+            test = normality.get("test")
+            text += (
+                f" Normality was tested in each group with the "
+                f"{NORMALITY_LABELS.get(test, test)} at alpha = {normality.get('alpha', 0.05)}"
+                "; a variable normal in every group is summarised and compared as normal, "
+                "otherwise as not normal"
+            )
+            also = [NORMALITY_LABELS.get(t, t) for t in normality.get("also") or []]
+            text += f" ({_join(also)} computed alongside, not used to choose)." if also else "."
+        out["statistics"].append(text)
+
+    # the tests that ran, each with its tables, named as the footnotes name them
+    used: dict[str, list[str]] = {}
+    for res in summaries:
+        for row in res["rows"]:
+            test = row.get("test")
+            if test and test != "none" and short(res) not in used.setdefault(test, []):
+                used[test].append(short(res))
     if used:
-        paragraphs.append("Tests that ran: " + "; ".join(TEST_LABELS.get(t, t) for t in used) + ".")
-    models = [res for res in results if "model" in res]
+        parts = [f"{TEST_LABELS.get(t, t)} ({_join(tables)})" for t, tables in sorted(used.items())]
+        out["statistics"].append("Groups were compared with: " + "; ".join(parts) + ".")
+    for res in summaries:
+        overridden: dict[str, list[str]] = {}
+        for row in res["rows"]:
+            if "override" in str(row.get("test_reason") or ""):
+                labels = overridden.setdefault(row.get("test") or "none", [])
+                if _label(study, row["variable"]) not in labels:
+                    labels.append(_label(study, row["variable"]))
+        for test, labels in overridden.items():
+            how = "no test" if test == "none" else TEST_LABELS.get(test, test)
+            out["statistics"].append(
+                f"{short(res)}: {_join(labels)} use the summary and test the study file sets "
+                f"for them ({how}), not the policy's choice."
+            )
+
+    versions = (manifest or {}).get("packages") or {}
+
+    def version(name: str) -> str:
+        return f" {versions[name]}" if versions.get(name) else ""
+
     for m in models:
+        outcome = _label(study, m["outcome"])
+        event = study.variables[m["outcome"]].codes.get(m.get("event")) if (
+            m["outcome"] in study.variables) else None  # fmt: skip
+        predictors = [
+            (m.get("predictor_labels") or {}).get(p) or _label(study, p) for p in m["predictors"]
+        ]
         if m.get("method") == "firth":
             how = (
-                "by Firth's penalised likelihood (firthmodels), profile penalised-likelihood "
-                "95% confidence intervals and penalised likelihood-ratio p-values"
+                f"Firth's penalised likelihood (firthmodels{version('firthmodels')}), with "
+                "profile penalised-likelihood 95% confidence intervals and penalised "
+                "likelihood-ratio p-values"
             )
         else:
-            how = "by maximum likelihood (statsmodels), Wald 95% confidence intervals"
-        paragraphs.append(
-            f"{m['title']}: logistic regression of {m['outcome']} on "
-            f"{', '.join(m['predictors'])} {how}; {m['coding']}; n = {m['n']}, "
-            f"{m['events']} events. Crude odds ratios come from one model per predictor."
+            how = (
+                f"maximum likelihood (statsmodels{version('statsmodels')}), with Wald 95% "
+                "confidence intervals and Wald p-values"
+            )
+        text = (
+            f"{short(m)}: logistic regression of {outcome}"
+            + (f" ({event})" if event else "")
+            + f" on {_join(predictors)}, fitted by {how}; {m.get('coding', '')}."
         )
-    paragraphs.append(
+        if m.get("crude"):
+            text += " Crude odds ratios come from one model per predictor, adjusted ones from "
+            text += "the model with all predictors."
+        if m.get("firth"):
+            text += (
+                " Because of few events per variable or separation, a fit by Firth's "
+                "penalised likelihood is shown beside it."
+            )
+        out["statistics"].append(text)
+
+    out["statistics"].append(
         f"Two-sided p < {study.alpha} was considered significant. Quartiles use SPSS's "
         "weighted average at (n + 1)p; standard deviations use n - 1."
     )
-    return paragraphs
+
+    # missing data
+    if summaries:
+        out["missing"].append(
+            "No values were imputed. Each table row uses the patients with a value for "
+            "that variable (their number per group is in the column header, those without "
+            "one are counted in a 'Missing' line under the row); percentages are of the "
+            "non-missing values."
+        )
+    for m in models:
+        dropped = m.get("n_dropped") or 0
+        by_column = [
+            f"{_label(study, c)} {k}" for c, k in (m.get("missing_by_column") or {}).items() if k
+        ]
+        text = (
+            f"{short(m)} is a complete-case analysis: {m['n']} of {m['n'] + dropped} "
+            f"patients had every model variable ({m['events']} events"
+        )
+        if m.get("events_per_variable") is not None:
+            text += f", {m['events_per_variable']:.1f} events per variable"
+        text += f"); {dropped} excluded for a missing value"
+        text += f" ({', '.join(by_column)})." if by_column else "."
+        out["missing"].append(text)
+
+    # software
+    if manifest:
+        packages = [f"{name}{version(name)}" for name in versions if versions.get(name)]
+        text = f"Analysis in Python {manifest.get('python', '')}"
+        text += f" with {_join(packages)}." if packages else "."
+        text += (
+            " Study file, input files and code are identified by their SHA-256 checksums "
+            "under Provenance."
+        )
+        out["software"].append(text)
+    reference = study.raw["study"].get("software_reference")
+    if reference:
+        out["software"].append(f"The published analysis used {reference}.")
+    return out
+
+
+def methods_text(
+    study: Study,
+    results: list[dict[str, Any]],
+    *,
+    captions: dict[str, str] | None = None,
+    manifest: dict[str, Any] | None = None,
+    flow: dict[str, Any] | None = None,
+    data_label: str = "",
+) -> list[str]:
+    """Methods paragraphs written from what actually ran (every subsection, in order)."""
+    parts = _methods(
+        study, results, captions=captions, manifest=manifest, flow=flow, data_label=data_label
+    )
+    return [p for paragraphs in parts.values() for p in paragraphs]
+
+
+# ----------------------------------------------------------------- variables
+
+
+def _derivation(study: Study, spec: dict[str, Any] | None) -> str:
+    """How a derived variable is computed, in words (labels, not names)."""
+    if not spec:
+        return ""
+    kind = str(spec.get("kind"))
+    sources = [_label(study, s) for s in derivation_sources(spec)]
+    if kind == "cut" and sources:
+        breaks = ", ".join(f"{b:g}" if isinstance(b, float) else str(b)
+                           for b in spec.get("breaks", []))  # fmt: skip
+        return f"{sources[0]} cut at {breaks} (lower bound in the upper group)"
+    if kind == "ratio" and len(sources) == 2:
+        return f"{sources[0]} / {sources[1]}"
+    if kind == "bmi" and len(sources) == 2:
+        return f"{sources[0]} / ({sources[1]} in m)²"
+    if kind == "mdrd_egfr":
+        return "MDRD study equation from " + _join(sources)
+    if kind == "ckd_group":
+        var_codes = {}
+        for var in study.variables.values():
+            if var.derive is spec:
+                var_codes = var.codes
+        egfr = _label(study, spec.get("egfr", ""))
+        parts = [
+            f"{var_codes.get(b['code'], b['code'])}: {egfr} {b['egfr_min']:g} to "
+            f"< {b['egfr_max']:g}"
+            for b in spec.get("bands", [])
+        ]
+        dialysis = spec.get("dialysis")
+        if dialysis:
+            codes = study.variables[dialysis].codes if dialysis in study.variables else {}
+            off = codes.get(spec.get("not_on_dialysis_code"), spec.get("not_on_dialysis_code"))
+            code = spec.get("dialysis_code")
+            parts.append(f"{var_codes.get(code, code)}: {_label(study, dialysis)} other than {off}")
+        return "; ".join(parts)
+    if kind == "expression":
+        return f"expression: {spec.get('expr', '')}"
+    return f"{kind.replace('_', ' ')} of {_join(sources)}" if sources else kind.replace("_", " ")
+
+
+def _variables(study: Study, captions: dict[str, str]) -> list[dict[str, str]]:
+    """The study variables the report uses: label, unit, type, values, derivation, where."""
+    used: dict[str, list[str]] = {}
+
+    def use(name: Any, where: str) -> None:
+        if isinstance(name, str) and name in study.variables:
+            places = used.setdefault(name, [])
+            if where and where not in places:
+                places.append(where)
+
+    for spec in [*study.tables, *study.models]:
+        where = _short(captions.get(spec["id"], spec.get("title", "")))
+        for key in ("rows", "columns", "predictors"):
+            for name in spec.get(key) or []:
+                use(name, where)
+        for key in ("group_by", "outcome"):
+            use(spec.get(key), where)
+        for name in spec.get("where") or {}:
+            use(name, where)
+    for name in _inclusion_variables(study.inclusion):
+        use(name, "Inclusion")
+    pending = list(used)
+    while pending:  # what the derived variables are made of
+        var = study.variables[pending.pop()]
+        for source in derivation_sources(var.derive) if var.derive else []:
+            if source in study.variables and source not in used:
+                used[source] = []
+                pending.append(source)
+    rows = []
+    for name, var in study.variables.items():
+        if name not in used or var.identifier:
+            continue
+        if var.codes:
+            values = "; ".join(f"{code} = {text}" for code, text in var.codes.items())
+        elif var.range:
+            values = f"{var.range[0]:g} to {var.range[1]:g}"
+        else:
+            values = ""
+        if var.only_if:
+            condition = "; ".join(
+                f"{_label(study, k)} = "
+                + ", ".join(
+                    str(study.variables[k].codes.get(v, v)) if k in study.variables else str(v)
+                    for v in (vals if isinstance(vals, list) else [vals])
+                )
+                for k, vals in var.only_if.items()
+            )  # fmt: skip
+            values += ("; " if values else "") + f"recorded only if {condition}"
+        rows.append(
+            {
+                "label": var.label,
+                "unit": var.unit or "",
+                "type": var.type,
+                "allowed": values,
+                "derived": _derivation(study, var.derive),
+                "used": ", ".join(used[name]),
+            }
+        )
+    return rows
+
+
+def _inclusion_variables(criteria: list[dict[str, Any]]) -> list[str]:
+    out: list[str] = []
+    for criterion in criteria:
+        if "variable" in criterion:
+            out.append(criterion["variable"])
+        for key in ("any", "all"):
+            out += _inclusion_variables(criterion.get(key) or [])
+    return out
+
+
+# ----------------------------------------------------------------- scorecard
 
 
 def scorecard(study: Study, results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
@@ -142,6 +499,9 @@ def input_list(manifest: dict[str, Any]) -> list[dict[str, str]]:
     return out
 
 
+# -------------------------------------------------------------------- report
+
+
 def write_report(
     study: Study,
     result_paths: list[Path],
@@ -154,52 +514,44 @@ def write_report(
     *,
     listing_max_rows: int | None = LISTING_MAX_ROWS,
     settings_sha256: str | None = None,
+    own_data: bool | None = None,
+    style: NumberStyle = PAPER,
+    disclosure: Profile | None = None,
 ) -> list[Path]:
     """Write report.html, report.md and provenance.json next to each other.
 
     A listing shows at most ``listing_max_rows`` rows (``None``: all), as in the
     rendered tables. ``settings_sha256`` (the workflow's configuration checksum) goes
     into provenance.json, so a later run with other settings knows this report is stale.
+    ``own_data``: the data are the study's own (its synthetic stand-in), so the report
+    is a reproduction of the published results; otherwise (a site's data) it is an
+    analysis with the study's design, compared with the published values. Default:
+    whether ``data_label`` starts with "synthetic". ``style`` prints the numbers as the
+    tables do; ``disclosure`` protects every table, the flow and the listing first.
     """
-    results = [read_json(p) for p in result_paths]
-    order = {oid: i for i, oid in enumerate(sorted(study.output_ids(), key=_table_number))}
-    results.sort(key=lambda r: order.get(r.get("table") or r.get("model"), 99))
-    by_id = {r.get("table") or r.get("model"): r for r in results}
-    grids = [to_grid(r, listing_max_rows=listing_max_rows) for r in results]
+    results = order_results(study, [read_json(p) for p in result_paths])
     flow_doc = read_json(flow_path) if flow_path else {}
-    checks = _data_checks(validation_path)
-    flow_missing = flow_doc.get("made_missing") or []
-    if checks and checks["made_missing"] == flow_missing:
-        flow_missing = []  # the same entries, already listed under the data checks
+    if disclosure is not None:
+        results = [apply_to_result(r, disclosure) for r in results]
+        if flow_doc:
+            flow_doc = apply_to_flow(flow_doc, disclosure)
     manifest = provenance(study, inputs or [])
     if settings_sha256:
         manifest["settings_sha256"] = settings_sha256
-    captions = {fig["id"]: fig["caption"] for fig in study.figures}
-    figures = [
-        {
-            "caption": captions.get(p.stem, p.stem),
-            "data": base64.b64encode(p.read_bytes()).decode("ascii"),
-        }
-        for p in figure_paths
-    ]
-    context = {
-        "study": study.raw["study"],
-        "data_label": data_label,
-        "inputs": input_list(manifest),
-        "flow": [{**step, "detail": _exclusion_detail(step)} for step in flow_doc.get("steps", [])],
-        "flow_missing": flow_missing,
-        "flow_substituted": flow_doc.get("substituted") or [],
-        "tables": grids,
-        "normality": [
-            g
-            for g in (normality_grid(r) for r in results if r.get("kind") == "summary")
-            if g is not None
-        ],
-        "figures": figures,
-        "methods": methods_text(study, results),
-        "scorecard": scorecard(study, by_id),
-        "checks": checks,
-    }
+    if own_data is None:
+        own_data = data_label.strip().lower().startswith("synthetic")
+    context = build_context(
+        study,
+        results,
+        flow_doc,
+        figure_paths,
+        data_label,
+        manifest,
+        _data_checks(validation_path),
+        listing_max_rows=listing_max_rows,
+        own_data=own_data,
+        style=style,
+    )
     html = _environment().get_template("report.html").render(**context)
     out_html = Path(out_html)
     out_md = out_html.with_suffix(".md")
@@ -214,14 +566,282 @@ def write_report(
     return [out_html, out_md, out_prov]
 
 
-def _exclusion_detail(step: dict[str, Any]) -> str:
+def build_context(
+    study: Study,
+    results: list[dict[str, Any]],
+    flow_doc: dict[str, Any],
+    figure_paths: list[Path],
+    data_label: str,
+    manifest: dict[str, Any],
+    checks: dict[str, Any] | None,
+    *,
+    listing_max_rows: int | None = LISTING_MAX_ROWS,
+    own_data: bool = True,
+    style: NumberStyle = PAPER,
+) -> dict[str, Any]:
+    """Everything report.html and report.md show, as plain data."""
+    info = study.raw["study"]
+    tables, captions = _tables(study, results, listing_max_rows, style)
+    by_id = {_output_id(r): r for r in results if not r.get("withheld")}
+    flow_missing = flow_doc.get("made_missing") or []
+    if checks and checks["made_missing"] == flow_missing:
+        flow_missing = []  # the same entries, already listed under the data checks
+    figures = _figures(study, figure_paths)
+    methods = _methods(
+        study, results, captions=captions, manifest=manifest, flow=flow_doc, data_label=data_label
+    )
+    normality = []
+    for res in results:
+        if res.get("kind") != "summary" or res.get("withheld"):
+            continue
+        grid = normality_grid(res, style)
+        if grid is not None:
+            grid.title = f"Tests of normality: {captions.get(_output_id(res), grid.title)}"
+            normality.append(grid)
+    card = [
+        {
+            **row,
+            "table_caption": _short(captions.get(row["table"], row["table"])),
+            "variable_label": _label(study, row["variable"]),
+        }
+        for row in scorecard(study, by_id)
+    ]
+    if own_data:
+        title = info["title"]
+        source = f"Reproduction of: {info['citation']}" if info.get("citation") else ""
+        card_title = "Reproduction of the published results"
+    else:
+        title = f"{info['title']}: analysis of {data_label}" if data_label else info["title"]
+        source = f"Study design from: {info['citation']}" if info.get("citation") else ""
+        card_title = "Comparison with the published values"
+    disclosure = _disclosure(study, results, captions)
+    flow = [
+        {**step, "detail": _exclusion_detail(step, study)} for step in flow_doc.get("steps", [])
+    ]
+    variables = _variables(study, captions)
+    context: dict[str, Any] = {
+        "title": title,
+        "source": source,
+        "own_data": own_data,
+        "study": info,
+        "data_label": data_label,
+        "inputs": input_list(manifest),
+        "flow": flow,
+        "flow_missing": flow_missing,
+        "flow_substituted": flow_doc.get("substituted") or [],
+        "tables": tables,
+        "normality": normality,
+        "figures": figures,
+        "methods": methods,
+        "variables": variables,
+        "scorecard": card,
+        "scorecard_title": card_title,
+        "alpha": study.alpha,
+        "checks": checks,
+        "disclosure": disclosure,
+        "provenance": _provenance_view(manifest),
+    }
+    context["strobe"] = checklist(_places(study, context))
+    context["contents"] = _contents(context)
+    return context
+
+
+def _tables(
+    study: Study,
+    results: list[dict[str, Any]],
+    listing_max_rows: int | None,
+    style: NumberStyle = PAPER,
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Each table as the report shows it (grid, or the reason it is withheld), and captions."""
+    tables = []
+    captions = {}
+    for res in results:
+        oid = _output_id(res)
+        grid = to_grid(res, listing_max_rows=listing_max_rows, style=style)
+        caption = table_caption(study, res, grid)
+        captions[oid] = caption
+        tables.append(
+            {
+                "anchor": _anchor("table", oid),
+                "caption": caption,
+                "short": _short(caption),
+                "grid": grid,
+                "withheld": res.get("withheld") or "",
+                "wide": not res.get("withheld") and _is_wide(grid),
+                "kind": "model" if "model" in res else res.get("kind", "summary"),
+                "id": oid,
+                "group_by": res.get("group_by"),
+                "variables": [r.get("variable") for r in res.get("rows", [])]
+                if res.get("kind") == "summary"
+                else [],
+            }
+        )
+    return tables, captions
+
+
+def _is_wide(grid: Grid) -> bool:
+    """Whether the table needs a landscape page: many columns or long lines."""
+    widths = []
+    for j, head in enumerate(grid.header):
+        cells = [len(row[j]) for row in grid.rows[:200] if j < len(row)]
+        longest_word = max((len(w) for w in head.split()), default=0)
+        first = 28 if j == 0 else 0  # the row labels wrap, within reason
+        widths.append(
+            max(min(len(head), 16), longest_word, min(max(cells, default=0), first or 99))
+        )
+    return len(grid.header) > 7 or sum(widths) + 2 * len(widths) > WIDE_CHARS
+
+
+def _figures(study: Study, figure_paths: list[Path]) -> list[dict[str, Any]]:
+    """The figures in the order of the study file, numbered "Figure 1." on."""
+    specs = {fig["id"]: (i, fig) for i, fig in enumerate(study.figures)}
+    paths = sorted(
+        (Path(p) for p in figure_paths),
+        key=lambda p: (specs[p.stem][0] if p.stem in specs else len(specs), 0),
+    )
+    out = []
+    for number, path in enumerate(paths, start=1):
+        spec = specs.get(path.stem, (0, {}))[1]
+        text = " ".join(str(spec.get("caption") or path.stem.replace("_", " ")).split())
+        out.append(
+            {
+                "anchor": _anchor("figure", path.stem),
+                "label": f"Figure {number}",
+                "caption": f"Figure {number}. {text}",
+                "alt": text,
+                "kind": spec.get("kind", "boxplot"),
+                "model": spec.get("model"),
+                "file": path.name,
+                "mime": _IMAGE_TYPES.get(path.suffix.lower(), "image/png"),
+                "data": base64.b64encode(path.read_bytes()).decode("ascii"),
+            }
+        )
+    return out
+
+
+def _disclosure(
+    study: Study, results: list[dict[str, Any]], captions: dict[str, str]
+) -> dict[str, Any] | None:
+    """Disclosure control: the profiles applied, every action, the tables withheld."""
+    profiles: list[dict[str, str]] = []
+    actions = []
+    withheld = []
+    for res in results:
+        oid = _output_id(res)
+        marks = res.get("disclosure")
+        if marks:
+            profile = {
+                "profile": str(marks.get("profile") or ""),
+                "description": str(marks.get("description") or ""),
+            }
+            if profile not in profiles:
+                profiles.append(profile)
+            groups = {str(g.get("key")): g.get("label") for g in res.get("groups") or []}
+            for action in marks.get("actions") or []:
+                table = action.get("table") or oid
+                row, group = action.get("row"), action.get("group")
+                actions.append(
+                    {
+                        "table": captions.get(table, str(table)),
+                        # a variable or group named by its id is shown by its label
+                        "row": "" if row is None else _label(study, str(row)),
+                        "group": "" if group is None else str(groups.get(str(group)) or group),
+                        "what": str(action.get("what") or ""),
+                        "why": str(action.get("why") or ""),
+                    }
+                )
+        if res.get("withheld"):
+            withheld.append({"table": captions.get(oid, oid), "reason": str(res["withheld"])})
+    if not (profiles or actions or withheld):
+        return None
+    return {"profiles": profiles, "actions": actions, "withheld": withheld}
+
+
+def _provenance_view(manifest: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "created": manifest.get("created", ""),
+        "python": manifest.get("python", ""),
+        "platform": manifest.get("platform", ""),
+        "packages": [[n, v] for n, v in (manifest.get("packages") or {}).items() if v],
+        "code_sha256": manifest.get("code_sha256", ""),
+        "settings_sha256": manifest.get("settings_sha256", ""),
+    }
+
+
+def _places(study: Study, context: dict[str, Any]) -> dict[str, list[tuple[str, str]]]:
+    """The anchors of this report for each checklist place (analysis/strobe.py)."""
+    tables = [t for t in context["tables"] if not t["withheld"]]
+    summaries = [t for t in tables if t["kind"] == "summary"]
+    outcomes = {m["outcome"] for m in study.models}
+    figures = context["figures"]
+
+    def links(entries: list[dict[str, Any]], text: str = "short") -> list[tuple[str, str]]:
+        return [(e["anchor"], e[text]) for e in entries]
+
+    methods = context["methods"]
+    return {
+        "data": [("data", "Data and cohort")],
+        "flow": [("flow", "Flow of the cohort")] if context["flow"] else [],
+        "flow_figure": links([f for f in figures if f["kind"] == "flow"], "label"),
+        "data_checks": [("data-checks", "Data checks")] if context["checks"] else [],
+        "missing": [("missing-data", "Missing data")] if methods["missing"] else [],
+        "missing_figure": links([f for f in figures if f["kind"] == "missing"], "label"),
+        "variables": [("variables", "Variables")] if context["variables"] else [],
+        "methods": [("statistics", "Statistical analysis")],
+        "normality": [("normality", "Tests of normality")] if context["normality"] else [],
+        "descriptive_tables": links([t for t in summaries if t["group_by"]] or summaries),
+        "outcome_tables": links(
+            [t for t in summaries if t["group_by"] in outcomes or outcomes & set(t["variables"])]
+        ),
+        "model_tables": links([t for t in tables if t["kind"] == "model"]),
+        "model_figures": links([f for f in figures if f["model"]], "label"),
+        "provenance": [("provenance", "Provenance")],
+    }
+
+
+def _contents(context: dict[str, Any]) -> list[dict[str, Any]]:
+    """The contents list: each section with its anchor, tables and figures one by one."""
+    out = [{"anchor": "data", "title": "Data and cohort", "children": []}]
+    if context["checks"]:
+        out.append({"anchor": "data-checks", "title": "Data checks", "children": []})
+    out.append(
+        {
+            "anchor": "tables",
+            "title": "Tables",
+            "children": [{"anchor": t["anchor"], "title": t["caption"]} for t in context["tables"]],
+        }
+    )
+    if context["figures"]:
+        out.append(
+            {
+                "anchor": "figures",
+                "title": "Figures",
+                "children": [
+                    {"anchor": f["anchor"], "title": f["label"] + ". " + f["alt"]}
+                    for f in context["figures"]
+                ],
+            }
+        )
+    out.append({"anchor": "methods", "title": "Methods", "children": []})
+    if context["scorecard"]:
+        out.append({"anchor": "published", "title": context["scorecard_title"], "children": []})
+    if context["disclosure"]:
+        out.append({"anchor": "disclosure", "title": "Disclosure control", "children": []})
+    out.append({"anchor": "checklist", "title": "STROBE/RECORD checklist", "children": []})
+    out.append({"anchor": "provenance", "title": "Provenance", "children": []})
+    return out
+
+
+def _exclusion_detail(step: dict[str, Any], study: Study | None = None) -> str:
     """Why a step's rows went, when flow.json splits the count (newer files do)."""
     parts = []
     if step.get("excluded_not_met"):
         parts.append(f"{step['excluded_not_met']} did not meet the criterion")
     if step.get("excluded_value_missing"):
         by_var = ", ".join(
-            f"{k} {v}" for k, v in (step.get("missing_variables") or {}).items() if v
+            f"{_label(study, k) if study else k} {v}"
+            for k, v in (step.get("missing_variables") or {}).items()
+            if v
         )
         parts.append(
             f"{step['excluded_value_missing']} had a missing value"
@@ -251,19 +871,18 @@ def _markdown(context: dict[str, Any]) -> str:
     Built in Python rather than from a template: jinja2 has no Markdown
     autoescaping, and a forgotten filter in a template would leave a label live.
     """
-    study = context["study"]
-    parts = [f"# {md_text(study['title'])}", ""]
-    if study.get("citation"):
-        parts += [f"Reproduction of: {md_text(study['citation'])}", ""]
+    parts = [f"# {md_text(context['title'])}", ""]
+    if context["source"]:
+        parts += [md_text(context["source"], line_start=True), ""]
     parts += [f"Data: {md_text(context['data_label'])}", ""]
-    if context["inputs"]:
-        parts += ["## Inputs", ""]
-        parts += _md_table(
-            ["File", "SHA-256"], [[i["name"], i["sha256"]] for i in context["inputs"]]
-        )
+    parts += ["Contents:", ""]
+    for entry in context["contents"]:
+        parts.append(f"- {md_text(entry['title'])}")
+        parts += [f"    - {md_text(child['title'])}" for child in entry["children"]]
+    parts += ["", "## Data and cohort", ""]
     if context["flow"]:
-        parts += ["## Cohort", ""]
         detail = any(s["detail"] for s in context["flow"])
+        parts += ["**Flow of the cohort**", ""]
         parts += _md_table(
             ["Step", "Criterion", "n", "Excluded"] + (["Why"] if detail else []),
             [
@@ -273,6 +892,7 @@ def _markdown(context: dict[str, Any]) -> str:
         )
     parts += _made_missing_md(context["flow_missing"], "Values made missing during derivation")
     parts += _made_missing_md(context["flow_substituted"], "Values substituted during derivation")
+    parts += ["Input files and their SHA-256 checksums: see Provenance.", ""]
     checks = context["checks"]
     if checks:
         parts += ["## Data checks", ""]
@@ -295,13 +915,140 @@ def _markdown(context: dict[str, Any]) -> str:
             else:
                 parts += ["No column has missing values.", ""]
     parts += ["## Tables", ""]
-    parts += [to_markdown(g) for g in context["tables"]]
-    parts += ["## Methods", ""] + [md_text(p, line_start=True) + "\n" for p in context["methods"]]
+    for table in context["tables"]:
+        if table["withheld"]:
+            parts += [f"### {md_text(table['caption'])}", ""]
+            parts += [f"Withheld: {md_text(table['withheld'])}", ""]
+        else:
+            parts.append(to_markdown(table["grid"]))
+    if context["figures"]:
+        parts += ["## Figures", ""]
+        for fig in context["figures"]:
+            parts += [
+                f"{md_text(fig['caption'], line_start=True)} File: {md_text(fig['file'])}",
+                "",
+            ]
+    parts += ["## Methods", ""]
+    methods = context["methods"]
+    for key, heading in (("cohort", "Cohort"), ("statistics", "Statistical analysis")):
+        if methods[key]:
+            parts += [f"### {heading}", ""]
+            parts += [md_text(p, line_start=True) + "\n" for p in methods[key]]
+        if key == "cohort" and context["variables"]:
+            parts += ["### Variables", ""]
+            parts += _md_table(
+                ["Variable", "Unit", "Type", "Values", "Derived as", "Used in"],
+                [
+                    [v["label"], v["unit"], v["type"], v["allowed"], v["derived"], v["used"]]
+                    for v in context["variables"]
+                ],
+            )
+    if methods["missing"]:
+        parts += ["### Missing data", ""]
+        parts += [md_text(p, line_start=True) + "\n" for p in methods["missing"]]
+    if methods["software"]:
+        parts += ["### Software", ""]
+        parts += [md_text(p, line_start=True) + "\n" for p in methods["software"]]
+    if context["normality"]:
+        parts += ["### Tests of normality", ""]
+        parts += [to_markdown(g) for g in context["normality"]]
+    if context["scorecard"]:
+        parts += [f"## {md_text(context['scorecard_title'])}", ""]
+        parts += [_scorecard_intro(context), ""]
+        ours = "Reproduced p" if context["own_data"] else "This analysis p"
+        parts += _md_table(
+            ["Table", "Variable", "Published p", ours, f"Same side of {context['alpha']}"],
+            [
+                [r["table_caption"], r["variable_label"], r["published"], r["ours"],
+                 "yes" if r["agree"] else "NO"]
+                for r in context["scorecard"]
+            ],
+        )  # fmt: skip
+        parts += [
+            f'Published p "ns" or "&lt; 0.05": the paper states only whether the difference '
+            f"was significant. Agreement on the side of {context['alpha']} is the check; the "
+            "p-values themselves differ with the data.",
+            "",
+        ]
+    disclosure = context["disclosure"]
+    if disclosure:
+        parts += ["## Disclosure control", ""]
+        for profile in disclosure["profiles"]:
+            parts += [
+                md_text(
+                    f"Profile '{profile['profile']}': {profile['description']}", line_start=True
+                ),
+                "",
+            ]
+        if disclosure["actions"]:
+            parts += _md_table(
+                ["Table", "Row", "Group", "Action", "Reason"],
+                [[a["table"], a["row"], a["group"], a["what"], a["why"]]
+                 for a in disclosure["actions"]],
+            )  # fmt: skip
+        for item in disclosure["withheld"]:
+            parts += [
+                md_text(f"{item['table']}: withheld ({item['reason']}).", line_start=True),
+                "",
+            ]
+    parts += ["## STROBE/RECORD checklist", ""]
+    parts += [_CHECKLIST_INTRO, ""]
+    parts += _md_table(
+        ["Item", "Topic", "In this report"],
+        [
+            [
+                f"{i['list']} {i['item']}",
+                i["topic"],
+                (
+                    "; ".join(text for _, text in i["links"])
+                    + (f" ({i['note']})" if i["note"] else "")
+                )
+                if i["links"]
+                else "for the authors",
+            ]
+            for i in context["strobe"]
+        ],
+    )
+    prov = context["provenance"]
+    parts += ["## Provenance", ""]
     parts += [
-        "Provenance (package versions, input checksums, time of the run): provenance.json.",
+        f"Created {md_text(prov['created'])}; Python {md_text(prov['python'])} on "
+        f"{md_text(prov['platform'])}.",
         "",
     ]
+    if context["inputs"]:
+        parts += ["**Input files**", ""]
+        parts += _md_table(
+            ["File", "SHA-256"], [[i["name"], i["sha256"]] for i in context["inputs"]]
+        )
+    parts += _md_table(["Package", "Version"], prov["packages"])
+    checksums = [["Code of the analysis package", prov["code_sha256"]]]
+    if prov["settings_sha256"]:
+        checksums.append(["Workflow settings", prov["settings_sha256"]])
+    parts += _md_table(["What", "SHA-256"], checksums)
+    parts += ["The same, machine-readable: provenance.json.", ""]
     return "\n".join(parts)
+
+
+_CHECKLIST_INTRO = (
+    "Where this report answers each item of the STROBE checklist for cohort studies and "
+    "its RECORD extension for routinely collected data; items only the authors can "
+    "write are marked for the authors."
+)
+
+
+def _scorecard_intro(context: dict[str, Any]) -> str:
+    alpha = context["alpha"]
+    if context["own_data"]:
+        return (
+            f"Each p-value the paper states, beside the one reproduced here: do both fall on "
+            f"the same side of {alpha}?"
+        )
+    return (
+        f"Each p-value the paper states, beside the one from these data, which are not the "
+        f"paper's: a different side of {alpha} is a difference between the cohorts, not a "
+        "failed reproduction."
+    )
 
 
 def _data_checks(validation_path: Path | None) -> dict[str, Any] | None:
@@ -348,8 +1095,3 @@ def _reading_notes(report: dict[str, Any]) -> list[str]:
         notes.append(f"Identifier column(s) dropped on reading: {names}.")
     notes += [f"Value labels, {line}." for line in summary_lines(report.get("value_labels") or [])]
     return notes
-
-
-def _table_number(output_id: str) -> tuple[int, str]:
-    digits = "".join(ch for ch in output_id if ch.isdigit())
-    return (int(digits) if digits else 99, output_id)

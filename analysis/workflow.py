@@ -79,10 +79,21 @@ def _unlock_if_stale(snakemake: list[str]) -> None:
 
 
 def run_workflow(
-    data: str | None, mapping: str | None, cores: int, extra: list[str] | None = None
+    data: str | None,
+    mapping: str | None,
+    cores: int,
+    extra: list[str] | None = None,
+    *,
+    disclosure: str | None = None,
+    number_style: str | None = None,
 ) -> int:
-    """Run the workflow on the default synthetic cohort, or on ``data`` (+ ``mapping``)."""
+    """Run the workflow on the default synthetic cohort, or on ``data`` (+ ``mapping``),
+    optionally under a disclosure-control profile and a journal's number style."""
     overrides: dict[str, str] = {}
+    if disclosure:
+        overrides["disclosure"] = disclosure
+    if number_style:
+        overrides["number_style"] = number_style
     if data:
         if data != "synthetic":
             _check_file("DATA", data)

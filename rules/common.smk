@@ -50,6 +50,13 @@ except AnalysisError as exc:
     _refuse(exc)
 OUTPUT_IDS = STUDY.output_ids()
 FIGURE_STEMS = [figure["id"] for figure in STUDY.figures]
+# Options the rendering steps pass on (lists: each item is quoted on its own).
+DISCLOSURE_OPTIONS = (
+    ["--disclosure", config["disclosure"]] if config.get("disclosure") else []
+)
+DISPLAY_OPTIONS = (
+    ["--number-style", config["number_style"]] if config.get("number_style") else []
+) + DISCLOSURE_OPTIONS
 ENV = "../envs/analysis.yaml"
 
 # What every result depends on: the named files' content, the package's code and the

@@ -12,6 +12,7 @@ rule figures:
             caption="../docs/figures-caption.rst",
             category="Figures",
         ),
+        expand("reports/figures/{stem}.svg", stem=FIGURE_STEMS),
     log:
         "logs/figures.log",
     conda:
@@ -22,12 +23,13 @@ rule figures:
     params:
         study=STUDY_FILE,
         out_dir=output_dir,
+        disclosure=DISCLOSURE_OPTIONS,
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
         "python -m analysis figures {input.cohort:q} --study {params.study:q} "
         "--results {input.results:q} --flow {input.flow:q} "
-        "--out-dir {params.out_dir:q} > {log:q} 2>&1"
+        "--out-dir {params.out_dir:q} {params.disclosure:q} > {log:q} 2>&1"
 
 
 rule report:
@@ -56,9 +58,11 @@ rule report:
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
         settings_sha256=FINGERPRINT["settings"],
+        display=DISPLAY_OPTIONS,
     shell:
         "python -m analysis report --study {params.study:q} --results {input.results:q} "
         "--flow {input.flow:q} --validation {input.validation:q} "
         "--figures {input.figures:q} --inputs {params.inputs:q} "
         "--data-label {params.label:q} --listing-max-rows {params.listing_max_rows:q} "
-        "--settings-sha256 {params.settings_sha256:q} --out {output.html:q} > {log:q} 2>&1"
+        "--settings-sha256 {params.settings_sha256:q} --out {output.html:q} "
+        "{params.display:q} > {log:q} 2>&1"

@@ -43,8 +43,37 @@ rule render:
         base=output_base,
         formats=config["formats"],
         listing_max_rows=LISTING_MAX_ROWS,
+        study=STUDY_FILE,
+        display=DISPLAY_OPTIONS,
+        files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
         "python -m analysis render {input:q} --out-base {params.base:q} "
-        "--formats {params.formats:q} --listing-max-rows {params.listing_max_rows:q} "
-        "> {log:q} 2>&1"
+        "--study {params.study:q} --formats {params.formats:q} "
+        "--listing-max-rows {params.listing_max_rows:q} {params.display:q} > {log:q} 2>&1"
+
+
+rule manuscript:
+    input:
+        expand("results/tables/{output_id}.json", output_id=OUTPUT_IDS),
+    output:
+        docx="reports/tables.docx",
+        xlsx="reports/tables.xlsx",
+        tex="reports/tables.tex",
+    log:
+        "logs/manuscript.log",
+    conda:
+        ENV
+    threads: 1
+    resources:
+        mem_mb=1000,
+    params:
+        study=STUDY_FILE,
+        listing_max_rows=LISTING_MAX_ROWS,
+        display=DISPLAY_OPTIONS,
+        files_sha256=FILES_SHA256,
+        code_sha256=CODE_SHA256,
+    shell:
+        "python -m analysis manuscript --results {input:q} --study {params.study:q} "
+        "--docx {output.docx:q} --xlsx {output.xlsx:q} --tex {output.tex:q} "
+        "--listing-max-rows {params.listing_max_rows:q} {params.display:q} > {log:q} 2>&1"

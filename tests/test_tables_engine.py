@@ -167,7 +167,8 @@ def test_p_value_formatting(p, shown):
 
 def test_rendered_table_footnotes_each_test(results):
     grid = to_grid(results["table2"])
-    letters = {row[-1].split()[-1] for row in grid.rows if row[-1] and " " in row[-1]}
+    letters = {row[-1].mark for row in grid.rows if row[-1].mark}
+    assert all(" " not in row[-1] for row in grid.rows)  # no letter glued into a p
     notes = [f for f in grid.footnotes if f[:2] in {f"{x} " for x in letters}]
     assert len(notes) == len(letters) >= 3
     assert any("Mann-Whitney" in f for f in notes)

@@ -4,6 +4,9 @@ Each figure has a ``kind`` (``boxplot`` by default, ``forest``,
 ``predicted_probability``, ``flow``, ``missing``) and is saved as
 ``<out_dir>/<id>.png`` (300 dpi) with an SVG beside it. Dates and versions are
 left out of both, so the same inputs give the same bytes.
+
+With a disclosure profile (:mod:`analysis.disclosure`) every figure shows only what
+the protected tables show: no individual values, no small groups, protected counts.
 """
 
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from analysis.disclosure import Profile, apply_to_flow, apply_to_result
 from analysis.errors import AnalysisError
 from analysis.figures.boxplot import draw_boxplot
 from analysis.figures.flow import draw_flow
@@ -38,6 +42,7 @@ class FigureInputs:
     study: Study
     results: dict[str, dict[str, Any]] = field(default_factory=dict)
     flow: dict[str, Any] | None = None
+    disclosure: Profile | None = None
 
     def result(self, spec: dict[str, Any]) -> dict[str, Any]:
         """The results JSON of the figure's model, or one line saying it was not given."""
@@ -49,10 +54,18 @@ class FigureInputs:
             )
         return self.results[model]
 
+    def withheld(self, spec: dict[str, Any]) -> str | None:
+        """Why the disclosure profile withholds the figure's model, or None."""
+        if self.disclosure is None:
+            return None
+        return apply_to_result(self.result(spec), self.disclosure).get("withheld")
+
     def flow_steps(self, spec: dict[str, Any]) -> list[dict[str, Any]]:
         """The flow table's steps, or one line saying flow.json was not given."""
         if not self.flow or not self.flow.get("steps"):
             raise AnalysisError(f"figure {spec['id']}: the cohort flow is needed (--flow)")
+        if self.disclosure is not None:
+            return apply_to_flow(self.flow, self.disclosure)["steps"]
         return self.flow["steps"]
 
 
@@ -84,9 +97,14 @@ def draw_figures(
     out_dir: str | Path,
     results: dict[str, dict[str, Any]] | None = None,
     flow: dict[str, Any] | None = None,
+    disclosure: Profile | None = None,
 ) -> list[Path]:
-    """Draw every declared figure; return the written PNG paths."""
-    inputs = FigureInputs(cohort, study, results or {}, flow)
+    """Draw every declared figure; return the written PNG paths.
+
+    ``disclosure``: a profile under which the figures may leave the site (see
+    :mod:`analysis.disclosure`); None draws them as they are.
+    """
+    inputs = FigureInputs(cohort, study, results or {}, flow, disclosure)
     written = []
     for spec in study.figures:
         fig, _ = draw_figure(spec, inputs)

@@ -2,6 +2,11 @@
 
 The individual points are drawn over the boxes up to a few thousand rows; the n of
 each group is in its tick label, so a reader sees how much data each box rests on.
+
+Under a disclosure profile no single patient is drawn: no points and no fliers,
+whiskers at the 5th and 95th percentiles (not at the extreme values), a group or
+box with fewer patients than the threshold is left out (its tick says so), and the
+n labels are rounded or hidden as in the tables.
 """
 
 from __future__ import annotations
@@ -12,11 +17,13 @@ import numpy as np
 import pandas as pd
 
 from analysis.derive import apply_where
+from analysis.disclosure import protect_line
 from analysis.figures.style import axis_label, level_colours, plain_log_axis
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from analysis.disclosure import Profile
     from analysis.figures import FigureInputs
     from analysis.study import Study
 
@@ -46,11 +53,18 @@ def draw_boxplot(spec: dict[str, Any], inputs: FigureInputs) -> tuple[Figure, di
     hue_order = list(study.variables[colour_by].codes.values())
     palette = level_colours(study.variables[colour_by])
     counts = {label: int((data[x] == label).sum()) for label in x_order}
+    profile = inputs.disclosure
+    ticks = [f"{label}\n(n = {counts[label]})" for label in x_order]
+    if profile is not None:
+        data, ticks, counts = _protected(data, x, colour_by, x_order, counts, profile)
     fig, ax = plt.subplots(figsize=(5.5, 4.0))
-    many = len(data) > POINTS_UP_TO
+    many = len(data) > POINTS_UP_TO or profile is not None
     common = {"data": data, "x": x, "y": y, "hue": colour_by, "order": x_order,
               "hue_order": hue_order, "palette": palette, "ax": ax}  # fmt: skip
-    sns.boxplot(**common, showfliers=many, fill=False, legend=hue is not None, linewidth=1.2)
+    if profile is None:
+        sns.boxplot(**common, showfliers=many, fill=False, legend=hue is not None, linewidth=1.2)
+    else:
+        _percentile_boxes(ax, data, x, y, colour_by, x_order, hue_order, palette, hue)
     if not many:
         np.random.seed(0)  # noqa: NPY002 - seaborn's jitter uses numpy's global generator
         sns.stripplot(**common, dodge=hue is not None, size=2.5, alpha=0.5, legend=False,
@@ -59,10 +73,81 @@ def draw_boxplot(spec: dict[str, Any], inputs: FigureInputs) -> tuple[Figure, di
         ax.set_yscale("log")
         plain_log_axis(ax.yaxis)
     ax.set_xticks(range(len(x_order)))
-    ax.set_xticklabels([f"{label}\n(n = {counts[label]})" for label in x_order])
+    ax.set_xticklabels(ticks)
     ax.set_xlabel(study.variables[x].label)
     ax.set_ylabel(axis_label(study.variables[y]))
-    if hue:
+    if hue and profile is None:
         ax.legend(title=study.variables[hue].label, frameon=False)
-    fig.tight_layout()
-    return fig, {"counts": counts, "n": len(data)}
+    elif hue:
+        from matplotlib.lines import Line2D
+
+        handles = [Line2D([], [], color=palette[h], linewidth=1.2, label=h) for h in hue_order]
+        ax.legend(handles=handles, title=study.variables[hue].label, frameon=False)
+    if profile is None:
+        fig.tight_layout()
+        return fig, {"counts": counts, "n": len(data)}
+    fig.text(0.01, 0.01, PROTECTED_NOTE.format(small=profile.small_label), fontsize=6)
+    fig.tight_layout(rect=(0, 0.06, 1, 1))
+    return fig, {"counts": counts, "n": None}
+
+
+PROTECTED_NOTE = (
+    "Boxes: quartiles; whiskers: 5th and 95th percentiles; individual values not shown;\n"
+    "groups or boxes with {small} not shown (disclosure control)"
+)
+
+
+def _percentile_boxes(ax, data, x, y, colour_by, x_order, hue_order, palette, hue) -> None:
+    """Boxes whose every line is a stated percentile: quartiles and median, whiskers at
+    the 5th and 95th. (Matplotlib's ``whis=(5, 95)`` stops a whisker at the last
+    patient inside the percentile, i.e. at one patient's value.)"""
+    levels = hue_order if hue else [None]
+    width = 0.8 / len(levels)
+    for i, label in enumerate(x_order):
+        for j, level in enumerate(levels):
+            rows = data[x] == label
+            if hue:
+                rows &= data[colour_by] == level
+            values = data.loc[rows, y].to_numpy(dtype=float)
+            if not len(values):
+                continue
+            p5, q1, med, q3, p95 = np.percentile(values, [5, 25, 50, 75, 95])
+            stats = {"med": med, "q1": q1, "q3": q3, "whislo": p5, "whishi": p95, "fliers": []}
+            colour = palette[level if hue else label]
+            line = {"color": colour, "linewidth": 1.2}
+            ax.bxp([stats], positions=[i - 0.4 + (j + 0.5) * width], widths=[width * 0.8],
+                   showfliers=False, boxprops=line, whiskerprops=line, capprops=line,
+                   medianprops=line, manage_ticks=False)  # fmt: skip
+    ax.set_xlim(-0.5, len(x_order) - 0.5)
+    ax.grid(axis="x", visible=False)
+
+
+def _protected(
+    data: pd.DataFrame, x: str, colour_by: str, x_order: list, counts: dict, profile: Profile
+) -> tuple[pd.DataFrame, list[str], dict[str, int | None]]:
+    """The rows that may be drawn, the tick labels and the n shown under ``profile``.
+
+    An x group below the threshold, and a box (x, hue) below it, are dropped; the n
+    shown are rounded when the profile rounds. The groups' total is published
+    elsewhere (the tables), so when one n is hidden another is too (its box is drawn,
+    its n is not), as in the tables.
+    """
+    sizes = data.groupby([x, colour_by], sort=False, observed=True).size()
+    small_boxes = {key for key, size in sizes.items() if profile.is_small(int(size))}
+    keep = pd.Series(
+        [(a, b) not in small_boxes and not profile.is_small(counts.get(a, 0))
+         for a, b in zip(data[x], data[colour_by], strict=True)],
+        index=data.index, dtype=bool,
+    )  # fmt: skip
+    data = data[keep]
+    states = protect_line({label: counts[label] for label in x_order}, profile)
+    ticks, shown = [], {}
+    for label in x_order:
+        shown[label] = None if states[label] else profile.rounded(counts[label])
+        if states[label] == "suppressed":
+            ticks.append(f"{label}\n({profile.small_label}, not shown)")
+        elif states[label]:  # the total less the others would give a hidden n back
+            ticks.append(f"{label}\n(n not shown)")
+        else:
+            ticks.append(f"{label}\n(n = {shown[label]})")
+    return data, ticks, shown

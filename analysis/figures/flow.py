@@ -2,7 +2,9 @@
 
 One box per step with the n left, and beside it the rows that step excluded, split
 into "could not be judged" (a value the criterion reads is missing) and "criterion
-not met", as the flow table records them.
+not met", as the flow table records them. Under a disclosure profile the steps come
+protected (:func:`analysis.disclosure.apply_to_flow`): a hidden count reads
+"suppressed".
 """
 
 from __future__ import annotations
@@ -23,16 +25,21 @@ BOX = {"boxstyle": "round,pad=0.5", "facecolor": "white", "edgecolor": "black", 
 WRAP = 38
 
 
+def _shown(value: Any) -> str:
+    """A count as drawn: hidden by disclosure control reads "suppressed"."""
+    return "suppressed" if value is None else str(value)
+
+
 def exclusion_text(step: dict[str, Any]) -> str:
     """The exclusion box of a step: how many went and why."""
-    lines = [f"Excluded (n = {step['excluded']})"]
-    if step["excluded"]:
+    lines = [f"Excluded (n = {_shown(step['excluded'])})"]
+    if step["excluded"] or step["excluded"] is None:
         missing = step.get("missing_variables") or {}
-        by = ", ".join(f"{name} {count}" for name, count in missing.items())
+        by = ", ".join(f"{name} {_shown(count)}" for name, count in missing.items())
         lines.append(
-            f"value missing: {step['excluded_value_missing']}" + (f" ({by})" if by else "")
+            f"value missing: {_shown(step['excluded_value_missing'])}" + (f" ({by})" if by else "")
         )
-        lines.append(f"criterion not met: {step['excluded_not_met']}")
+        lines.append(f"criterion not met: {_shown(step['excluded_not_met'])}")
     return "\n".join(textwrap.fill(line, WRAP) for line in lines)
 
 
@@ -50,7 +57,7 @@ def draw_flow(spec: dict[str, Any], inputs: FigureInputs) -> tuple[Figure, dict[
     for i, step in enumerate(steps):
         y = len(steps) - 0.5 - i
         label = textwrap.fill(unit_text(str(step["label"])), WRAP)
-        text = f"{label}\nn = {step['n']}"
+        text = f"{label}\nn = {_shown(step['n'])}"
         ax.text(0.3, y, text, ha="center", va="center", bbox=BOX, fontsize=8)
         texts["steps"].append(text)
         if i == 0:

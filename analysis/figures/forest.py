@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from analysis.figures.style import INK, MUTED, plain_log_axis
+from analysis.figures.style import INK, MUTED, not_drawn, plain_log_axis
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -46,6 +46,9 @@ def draw_forest(spec: dict[str, Any], inputs: FigureInputs) -> tuple[Figure, dic
     import matplotlib.pyplot as plt
 
     result = inputs.result(spec)
+    withheld = inputs.withheld(spec)
+    if withheld:
+        return not_drawn(withheld)
     rows = forest_rows(result)
     fig, ax = plt.subplots(figsize=(6.5, 1.4 + 0.7 * len(rows)))
     drawn: dict[str, list[tuple[str, float, float, float]]] = {"crude": [], "adjusted": []}

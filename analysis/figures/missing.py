@@ -1,7 +1,10 @@
 """Missing-data overview: % missing of each study variable among the included patients.
 
 A variable asked only of some patients (``only_if``, e.g. ICU days) counts only
-the patients it applies to, as the tables do.
+the patients it applies to, as the tables do. Under a disclosure profile the
+percentages come from protected counts: a missing count below the threshold is not
+drawn (its label says so) and, when the profile rounds, both the missing count and
+the patients it applies to are rounded first.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from analysis.figures.style import MUTED
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
+    from analysis.disclosure import Profile
     from analysis.figures import FigureInputs
     from analysis.study import Study
 
@@ -39,25 +43,65 @@ def percent_missing(
     return out
 
 
+def missing_counts(
+    cohort: pd.DataFrame, study: Study, names: list[str] | None = None
+) -> dict[str, tuple[int, int]]:
+    """{variable: (missing, patients it applies to)}, as :func:`percent_missing` counts."""
+    if names is None:
+        names = [n for n, v in study.variables.items() if not v.identifier and n in cohort]
+    out = {}
+    for name in names:
+        rows = cohort
+        for ref, codes in (study.variables[name].only_if or {}).items():
+            rows = rows[rows[ref].isin(codes)]
+        out[name] = (int(rows[name].isna().sum()), len(rows))
+    return out
+
+
+def _protected_percent(
+    cohort: pd.DataFrame, study: Study, names: list[str] | None, profile: Profile
+) -> dict[str, float | None]:
+    """% missing from protected counts; None where the missing count is hidden."""
+    out: dict[str, float | None] = {}
+    for name, (missing, applies) in missing_counts(cohort, study, names).items():
+        if profile.is_small(missing) or profile.is_small(applies - missing):
+            out[name] = None
+            continue
+        missing, applies = profile.rounded(missing), profile.rounded(applies)
+        out[name] = 100.0 * missing / applies if applies else 0.0
+    return out
+
+
 def draw_missing(spec: dict[str, Any], inputs: FigureInputs) -> tuple[Figure, dict[str, Any]]:
     """Horizontal bars, one per variable, with the % written beside each."""
     import matplotlib.pyplot as plt
 
     study = inputs.study
     cohort = apply_where(inputs.cohort, spec.get("where"))
-    pct = percent_missing(cohort, study, spec.get("variables"))
+    profile = inputs.disclosure
+    if profile is None:
+        pct: dict[str, float | None] = dict(percent_missing(cohort, study, spec.get("variables")))
+    else:
+        pct = _protected_percent(cohort, study, spec.get("variables"), profile)
     names = list(pct)
     fig, ax = plt.subplots(figsize=(6.5, 1.0 + 0.22 * len(names)))
     positions = range(len(names) - 1, -1, -1)
-    ax.barh(list(positions), [pct[n] for n in names], color=MUTED, height=0.7)
-    top = max([*pct.values(), 1.0])
+    ax.barh(list(positions), [pct[n] or 0.0 for n in names], color=MUTED, height=0.7)
+    top = max([*(v for v in pct.values() if v is not None), 1.0])
+    hidden = f"not shown (a count {profile.below})" if profile else ""
     for y, name in zip(positions, names, strict=True):
-        ax.text(pct[name] + top * 0.01, y, f"{pct[name]:.1f}%", va="center", fontsize=6)
+        value = pct[name]
+        text = hidden if value is None else f"{value:.1f}%"
+        ax.text((value or 0.0) + top * 0.01, y, text, va="center", fontsize=6)
     ax.set_yticks(list(positions))
     ax.set_yticklabels([study.variables[n].label for n in names], fontsize=7)
     ax.set_xlim(0, top * 1.12)
     ax.set_ylim(-0.6, len(names) - 0.4)
-    ax.set_xlabel(f"Missing (% of the {len(cohort)} included patients it applies to)")
+    n: int | None = len(cohort)
+    if profile is not None:
+        n = None if profile.is_small(n) else profile.rounded(n)
+    shown = "fewer than the threshold of" if n is None else f"the {n}"
+    ax.set_xlabel(f"Missing (% of {shown} included patients it applies to)")
     ax.grid(axis="y", visible=False)
     fig.tight_layout()
-    return fig, {"percent": pct, "n": len(cohort)}
+    return fig, {"percent": pct, "n": n}

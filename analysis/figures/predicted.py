@@ -18,7 +18,7 @@ from scipy.special import expit
 
 from analysis.derive import apply_where
 from analysis.errors import AnalysisError
-from analysis.figures.style import INK, MUTED, axis_label, level_colours
+from analysis.figures.style import INK, MUTED, axis_label, level_colours, not_drawn
 from analysis.model_spec import model_predictors
 from analysis.models import _design
 
@@ -123,15 +123,23 @@ def draw_predicted_probability(
     import matplotlib.pyplot as plt
 
     study, result = inputs.study, inputs.result(spec)
-    unfit = _why_not_drawn(result)
+    unfit = inputs.withheld(spec) or _why_not_drawn(result)
     if unfit:
-        # A site's data may give a model with no usable ML estimates: the run goes on,
-        # and the figure says why it shows no curve rather than drawing a wrong one.
-        fig, ax = plt.subplots(figsize=(5.5, 1.6))
-        ax.axis("off")
-        ax.text(0.5, 0.5, f"Not drawn: {unfit}", ha="center", va="center", wrap=True)
-        return fig, {"not_drawn": unfit}
+        # A site's data may give a model with no usable ML estimates (or one disclosure
+        # control withholds): the run goes on, and the figure says why it shows no curve.
+        return not_drawn(unfit)
     curve = predicted_probability(spec, inputs)
+    protected = inputs.disclosure is not None
+    if protected:
+        # the observed patients' values (the ticks, and the ends of the curve at the
+        # minimum and maximum) are single patients: the curve spans the 5th-95th
+        # percentiles and no patient is drawn
+        low, high = np.percentile(curve["observed_x"], [5, 95])
+        keep = (curve["x"] >= low) & (curve["x"] <= high)
+        for key in ("x", "p", "low", "high"):
+            curve[key] = curve[key][keep]
+        curve["observed_x"] = curve["observed_x"][:0]
+        curve["observed_y"] = curve["observed_y"][:0]
     outcome = study.variables[result["outcome"]]
     colours = level_colours(outcome)
     event_label = outcome.codes.get(result["event"], str(result["event"]))
@@ -141,6 +149,8 @@ def draw_predicted_probability(
                     linewidth=0, label="95% CI")  # fmt: skip
     ax.plot(curve["x"], curve["p"], color=INK, linewidth=1.5, label="Predicted probability")
     for value, level, label in ((1.0, 1.0, event_label), (0.0, 0.0, other_label)):
+        if protected:
+            break
         xs = curve["observed_x"][curve["observed_y"] == value]
         ax.plot(xs, np.full(len(xs), level), "|", color=colours.get(label, MUTED),
                 markersize=8, alpha=0.6, label=f"{outcome.label}: {label}")  # fmt: skip
@@ -148,5 +158,10 @@ def draw_predicted_probability(
     ax.set_xlabel(axis_label(study.variables[spec["x"]]))
     ax.set_ylabel(f"Predicted probability of {outcome.label.lower()}")
     ax.legend(frameon=False, loc="center right", fontsize="small")
-    fig.tight_layout()
+    if protected:
+        fig.text(0.01, 0.01, "Curve over the 5th-95th percentiles of the predictor; "
+                 "individual patients not shown (disclosure control)", fontsize=6)  # fmt: skip
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
+    else:
+        fig.tight_layout()
     return fig, curve

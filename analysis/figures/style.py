@@ -24,6 +24,7 @@ __all__ = [
     "MUTED",
     "axis_label",
     "level_colours",
+    "not_drawn",
     "plain_log_axis",
     "save_figure",
     "setup",
@@ -88,6 +89,16 @@ def plain_log_axis(axis: Axis) -> None:
     axis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     axis.set_major_formatter(FuncFormatter(_plain))
     axis.set_minor_formatter(NullFormatter())
+
+
+def not_drawn(reason: str) -> tuple[Figure, dict[str, str]]:
+    """A small figure that says why there is nothing to draw, instead of a wrong one."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(5.5, 1.6))
+    ax.axis("off")
+    ax.text(0.5, 0.5, f"Not drawn: {reason}", ha="center", va="center", wrap=True)
+    return fig, {"not_drawn": reason}
 
 
 def save_figure(fig: Figure, path: Path) -> list[Path]:

@@ -77,7 +77,9 @@ def _repeat_header(table: Table) -> None:
     tr_pr.append(OxmlElement("w:tblHeader"))
 
 
-def _write_cell(cell: _Cell, text: str, *, bold: bool = False, first: bool, level: int = 0) -> None:
+def _write_cell(
+    cell: _Cell, text: str, *, bold: bool = False, first: bool, level: int = 0, mark: str = ""
+) -> None:
     paragraph = cell.paragraphs[0]
     paragraph.alignment = WD_ALIGN_PARAGRAPH.LEFT if first else WD_ALIGN_PARAGRAPH.CENTER
     if level:
@@ -86,6 +88,10 @@ def _write_cell(cell: _Cell, text: str, *, bold: bool = False, first: bool, leve
     run = paragraph.add_run(text)
     run.bold = bold
     run.font.size = Pt(_BODY_PT)
+    if mark:  # the footnote letter, superscript as journals set it
+        letter = paragraph.add_run(mark)
+        letter.font.superscript = True
+        letter.font.size = Pt(_BODY_PT)
 
 
 def _note(document: DocumentObject, text: str) -> None:
@@ -105,20 +111,25 @@ def _orient(document: DocumentObject, landscape: bool, new_section: bool) -> Non
 
 
 def table_title(grid: Grid, number: int | None = None) -> str:
-    """'Table N. title' when the table has a number (and the title has none), else the title."""
-    if number is None or grid.title.lower().startswith("table "):
-        return grid.title
+    """The study file's 'Table N. title'; else numbered in order when ``number`` is given."""
+    if grid.number or number is None or grid.title.lower().startswith("table "):
+        return grid.caption
     return f"Table {number}. {grid.title}"
 
 
 def add_table(
     document: DocumentObject, grid: Grid, number: int | None = None, new_section: bool = False
-) -> Table:
+) -> Table | None:
     """Append one grid to ``document``: title, three-rule table, then notes."""
     _orient(document, len(grid.header) > LANDSCAPE_COLUMNS, new_section)
     title = document.add_paragraph()
     title.paragraph_format.keep_with_next = True
     title.add_run(table_title(grid, number)).bold = True
+    if grid.withheld:
+        _note(document, f"Withheld: {grid.withheld}")
+        for footnote in grid.footnotes:
+            _note(document, footnote)
+        return None
 
     table = document.add_table(rows=1 + len(grid.rows), cols=len(grid.header))
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
@@ -131,7 +142,7 @@ def add_table(
     for i, (row, level) in enumerate(zip(grid.rows, grid.indent, strict=True), start=1):
         cells = table.rows[i].cells
         for j, text in enumerate(row):
-            _write_cell(cells[j], text, first=j == 0, level=level if j == 0 else 0)
+            _write_cell(cells[j], text, first=j == 0, level=level if j == 0 else 0, mark=text.mark)
     if grid.rows:
         for cell in table.rows[-1].cells:
             _rule(cell, "bottom")

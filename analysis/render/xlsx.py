@@ -29,6 +29,7 @@ from xlsxwriter.worksheet import Worksheet
 from analysis.export import atomic_path
 from analysis.render.grid import Grid
 from analysis.render.safe import FORMULA_START
+from analysis.render.typeset import superscript
 
 __all__ = ["to_xlsx", "write_tables_xlsx", "write_xlsx"]
 
@@ -67,18 +68,41 @@ class _Formats:
             self.made[key] = fmt
         return self.made[key]
 
+    def plain(self) -> Format:
+        if "plain" not in self.made:
+            self.made["plain"] = self.workbook.add_format({})
+        return self.made["plain"]
+
+    def superscript(self) -> Format:
+        if "superscript" not in self.made:
+            self.made["superscript"] = self.workbook.add_format({"font_script": 1})
+        return self.made["superscript"]
+
 
 def _write_cell(
     sheet: Worksheet, row: int, col: int, text: str, formats: _Formats, **style: object
 ) -> None:
-    """A plain number as a number (same decimals shown); anything else as a string."""
+    """A plain number as a number (same decimals shown); anything else as a string.
+
+    A footnote letter stays out of the value: a number shows it through its number
+    format (as a superscript letter), a string as a superscript run.
+    """
+    mark = getattr(text, "mark", "")
     match = _PLAIN_NUMBER.fullmatch(text)
     if match:
         decimals = len(match.group(1) or "")
         number = "0." + "0" * decimals if decimals else "0"
+        if mark:
+            number += f'"{superscript(mark)}"'
         sheet.write_number(row, col, float(text), formats.get(number=number, **style))
         return
     quote = text.startswith(FORMULA_START)
+    if mark:
+        sheet.write_rich_string(
+            row, col, formats.get(**style) or formats.plain(), str(text),
+            formats.superscript(), mark, formats.get(quote=quote, **style) or formats.plain(),
+        )  # fmt: skip
+        return
     sheet.write_string(row, col, text, formats.get(quote=quote, **style))
 
 
@@ -96,8 +120,13 @@ def _sheet_name(name: str, used: set[str]) -> str:
 
 def _add_sheet(workbook: Workbook, formats: _Formats, grid: Grid, name: str) -> Worksheet:
     sheet = workbook.add_worksheet(name)
-    title_quote = grid.title.startswith(FORMULA_START)
-    sheet.write_string(0, 0, grid.title, formats.get(bold=True, quote=title_quote))
+    title_quote = grid.caption.startswith(FORMULA_START)
+    sheet.write_string(0, 0, grid.caption, formats.get(bold=True, quote=title_quote))
+    if grid.withheld:
+        notes = [f"Withheld: {grid.withheld}", *grid.footnotes]
+        for k, note in enumerate(notes, start=2):
+            sheet.write_string(k, 0, note, formats.get(quote=note.startswith(FORMULA_START)))
+        return sheet
     for j, text in enumerate(grid.header):
         _write_cell(sheet, 1, j, text, formats, bold=True)
     for i, (row, level) in enumerate(zip(grid.rows, grid.indent, strict=True), start=2):

@@ -11,6 +11,7 @@ import pytest
 from scipy.special import expit
 
 from analysis.derive import derive_cohort
+from analysis.disclosure import Profile
 from analysis.errors import AnalysisError, StudyFileError
 from analysis.figures import FigureInputs, draw_figure, draw_figures
 from analysis.figures.missing import percent_missing
@@ -254,3 +255,107 @@ def test_study_file_figure_checks(tmp_path: Path, figure: dict, message: str) ->
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(StudyFileError, match=message):
         load_study(path)
+
+
+# --------------------------------------------------------------------------- disclosure
+
+THRESHOLD = Profile(name="threshold", description="test", threshold=10)
+OPENSAFELY = Profile(name="opensafely", description="test", threshold=8, round_to=5,
+                     rule="7 or fewer")  # fmt: skip
+
+
+def _protected(inputs: FigureInputs, profile: Profile, **change: Any) -> FigureInputs:
+    fields = {"results": inputs.results, "flow": inputs.flow, **change}
+    return FigureInputs(inputs.cohort, inputs.study, fields["results"], fields["flow"], profile)
+
+
+def test_protected_boxplot_draws_no_patient_and_no_small_group(inputs: FigureInputs) -> None:
+    """Among the 28 with neurotoxicity the CKD groups have 10, 6 and 12 patients: 6 is
+    not drawn, and 10 (the smallest other) loses its n label, since 28 - 12 - 10 = 6."""
+    spec = {"id": "f", "y": "daily_dose", "x": "ckd_group", "where": {"neurotoxicity": 1},
+            "caption": "c"}  # fmt: skip
+    fig, data = draw_figure(spec, _protected(inputs, THRESHOLD))
+    ax = fig.axes[0]
+    cases = inputs.cohort[inputs.cohort["neurotoxicity"] == 1].dropna(subset=["daily_dose"])
+    sizes = cases["ckd_group"].value_counts().to_dict()
+    assert sizes == {1: 10, 2: 6, 3: 12}
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "CKD stage 4\n(n not shown)", "CKD stage 5 non-dialysis\n(n < 10, not shown)",
+        "Dialysis\n(n = 12)",
+    ]  # fmt: skip
+    assert data["counts"] == {"CKD stage 4": None, "CKD stage 5 non-dialysis": None,
+                              "Dialysis": 12}  # fmt: skip
+    assert not [c for c in ax.collections if len(c.get_offsets())]  # no points, no fliers
+    flier_lines = [line for line in ax.lines if line.get_marker() not in (None, "None", "")]
+    assert not [line for line in flier_lines if len(line.get_xdata())]
+    ys = {round(float(y), 9) for line in ax.lines for y in line.get_ydata()}
+    dialysis = cases.loc[cases["ckd_group"] == 3, "daily_dose"].to_numpy()
+    for q in np.percentile(dialysis, [5, 95]):  # whiskers at the 5th and 95th percentiles
+        assert round(float(q), 9) in ys
+    assert min(dialysis) not in ys or min(dialysis) == np.percentile(dialysis, 5)
+    stage5 = cases.loc[cases["ckd_group"] == 2, "daily_dose"].to_numpy()
+    assert not ({round(float(q), 9) for q in np.percentile(stage5, [25, 50, 75])} <= ys)
+    notes = " ".join(t.get_text() for t in fig.texts)
+    assert "5th and 95th percentiles" in notes and "n < 10 not shown" in notes
+
+
+def test_protected_boxplot_rounds_n_labels(inputs: FigureInputs) -> None:
+    spec = next(f for f in inputs.study.figures if f["id"] == "daily_dose_by_ckd_group")
+    fig, _ = draw_figure(spec, _protected(inputs, OPENSAFELY))
+    counts = inputs.cohort.dropna(subset=["daily_dose", "neurotoxicity"])["ckd_group"]
+    by_hand = {1: 175, 2: 95, 3: 130}  # 174, 97, 130 to the nearest 5
+    assert counts.value_counts().to_dict() == {1: 174, 3: 130, 2: 97}
+    codes = inputs.study.variables["ckd_group"].codes
+    assert [t.get_text() for t in fig.axes[0].get_xticklabels()] == [
+        f"{label}\n(n = {by_hand[code]})" for code, label in codes.items()
+    ]
+
+
+def test_model_figures_not_drawn_when_the_model_is_withheld(inputs: FigureInputs) -> None:
+    """27 events: kept at a threshold of 10, withheld at 30."""
+    high = Profile(name="threshold", description="test", threshold=30)
+    for kind in ("forest", "predicted_probability"):
+        fig, drawn = draw_figure(_spec(inputs.study, kind), _protected(inputs, high))
+        assert drawn["not_drawn"] == "model withheld: events below 30"
+        assert [t.get_text() for t in fig.axes[0].texts] == [f"Not drawn: {drawn['not_drawn']}"]
+        _, kept = draw_figure(_spec(inputs.study, kind), _protected(inputs, THRESHOLD))
+        assert "not_drawn" not in kept
+
+
+def test_protected_probability_curve_shows_no_patient(inputs: FigureInputs) -> None:
+    fig, curve = draw_figure(_spec(inputs.study, "predicted_probability"),
+                             _protected(inputs, THRESHOLD))  # fmt: skip
+    used = inputs.cohort.dropna(subset=["albumin", "diabetic_nephropathy", "neurotoxicity"])
+    low, high = np.percentile(used["albumin"], [5, 95])
+    assert curve["x"].min() >= low and curve["x"].max() <= high
+    assert not [line for line in fig.axes[0].lines if line.get_marker() == "|"]
+
+
+def test_protected_flow_and_missing(inputs: FigureInputs, study: Study) -> None:
+    steps = [dict(s) for s in inputs.flow["steps"]]
+    steps[1] = {**steps[1], "excluded": 5, "excluded_value_missing": 2, "excluded_not_met": 3,
+                "missing_variables": {"egfr": 2}, "n": steps[0]["n"] - 5}  # fmt: skip
+    _, texts = draw_figure(_spec(study, "flow"), _protected(inputs, THRESHOLD,
+                                                            flow={"steps": steps}))  # fmt: skip
+    assert texts["excluded"][0].startswith("Excluded (n = suppressed)")
+    assert "criterion not met: suppressed" in texts["excluded"][0]
+    _, data = draw_figure(_spec(study, "missing"), _protected(inputs, THRESHOLD))
+    assert int(inputs.cohort["albumin"].isna().sum()) == 8  # < 10: not drawn
+    assert data["percent"]["albumin"] is None
+    pco2 = inputs.cohort["pco2"]
+    assert data["percent"]["pco2"] == pytest.approx(100 * pco2.isna().mean())
+    _, rounded = draw_figure(_spec(study, "missing"), _protected(inputs, OPENSAFELY))
+    missing, n = int(pco2.isna().sum()), len(pco2)
+    by_hand = 100 * (5 * round(missing / 5)) / (5 * round(n / 5))
+    assert rounded["percent"]["pco2"] == pytest.approx(by_hand)
+    assert rounded["n"] == 5 * round(n / 5)
+
+
+def test_protected_figures_byte_identical(inputs: FigureInputs, tmp_path: Path) -> None:
+    for out in (tmp_path / "a", tmp_path / "b"):
+        out.mkdir()
+        draw_figures(inputs.cohort, inputs.study, out, inputs.results, inputs.flow, OPENSAFELY)
+    for spec in inputs.study.figures:
+        for suffix in (".png", ".svg"):
+            a = (tmp_path / "a" / spec["id"]).with_suffix(suffix).read_bytes()
+            assert a == (tmp_path / "b" / spec["id"]).with_suffix(suffix).read_bytes()

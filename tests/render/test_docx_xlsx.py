@@ -61,9 +61,20 @@ def _shown(cell) -> str:
     if cell.value is None:
         return ""
     if cell.data_type == "n":
-        decimals = len(cell.number_format.partition(".")[2])
-        return f"{cell.value:.{decimals}f}"
+        digits, _, literal = cell.number_format.partition('"')
+        decimals = len(digits.partition(".")[2])
+        letter = "".join(_LETTER.get(ch, ch) for ch in literal.rstrip('"'))
+        return f"{cell.value:.{decimals}f}{letter}"
     return cell.value
+
+
+# Unicode superscript letters back to letters (an independent table, from the code charts)
+_LETTER = {"ᵃ": "a", "ᵇ": "b", "ᶜ": "c", "ᵈ": "d", "ᵉ": "e", "ᶠ": "f"}
+
+
+def _plain(rows) -> list[list[str]]:
+    """A grid's rows as the text a reader sees: each cell with its footnote letter."""
+    return [[cell + getattr(cell, "mark", "") for cell in row] for row in rows]
 
 
 def _docx_cells(table) -> list[list[str]]:
@@ -86,9 +97,12 @@ def test_docx_cells_title_and_notes_are_the_grids(plantgrowth: Path, output_id: 
     grid = _grid(plantgrowth, output_id)
     document = docx.Document(str(plantgrowth / f"{output_id}.docx"))
     [table] = document.tables
-    assert _docx_cells(table) == [grid.header, *grid.rows]
+    assert _docx_cells(table) == [grid.header, *_plain(grid.rows)]
+    marked = [run for row in table.rows for c in row.cells for p in c.paragraphs
+              for run in p.runs if run.font.superscript]  # fmt: skip
+    assert [run.text for run in marked] == [c.mark for row in grid.rows for c in row if c.mark]
     paragraphs = [p.text for p in document.paragraphs]
-    assert paragraphs[0] == grid.title
+    assert paragraphs[0] == grid.caption
     assert paragraphs[1:] == grid.footnotes
     # the p-value text and footnote letters match the Markdown rendering
     markdown = (plantgrowth / f"{output_id}.md").read_text(encoding="utf-8")
@@ -125,7 +139,7 @@ def test_all_tables_in_one_document(plantgrowth: Path, tmp_path: Path):
     grids = [_grid(plantgrowth, oid) for oid in IDS] + [_wide_grid()]
     path = write_tables_docx(grids, tmp_path / "tables.docx")
     document = docx.Document(str(path))
-    assert [_docx_cells(t) for t in document.tables] == [[g.header, *g.rows] for g in grids]
+    assert [_docx_cells(t) for t in document.tables] == [[g.header, *_plain(g.rows)] for g in grids]
     titles = [p.text for p in document.paragraphs if p.text.startswith("Table ")]
     assert titles == [f"Table {k}. {g.title}" for k, g in enumerate(grids, start=1)]
     orientations = [s.orientation for s in document.sections]
@@ -139,9 +153,12 @@ def test_xlsx_cells_are_the_grids(plantgrowth: Path, output_id: str):
     assert workbook.sheetnames == [output_id]
     sheet = workbook.active
     values = [[_shown(c) for c in row] for row in sheet.iter_rows()]
-    assert values[0][0] == grid.title
+    assert values[0][0] == grid.caption
     width = len(grid.header)
-    assert [row[:width] for row in values[1 : 2 + len(grid.rows)]] == [grid.header, *grid.rows]
+    assert [row[:width] for row in values[1 : 2 + len(grid.rows)]] == [
+        grid.header,
+        *_plain(grid.rows),
+    ]
     assert sheet.cell(2, 1).font.bold
     notes = [row[0] for row in values[3 + len(grid.rows) :]]
     assert notes == grid.footnotes
@@ -175,7 +192,7 @@ def test_all_tables_in_one_workbook(plantgrowth: Path, tmp_path: Path):
     assert workbook.sheetnames[:3] == list(IDS)
     assert workbook.sheetnames[3] == ("a_b_c_" + "x" * 40)[:31]
     for name, grid in zip(workbook.sheetnames, grids.values(), strict=True):
-        assert workbook[name]["A1"].value == grid.title
+        assert workbook[name]["A1"].value == grid.caption
 
 
 def test_word_and_excel_are_byte_identical_twice(plantgrowth: Path, tmp_path: Path):

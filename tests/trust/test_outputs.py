@@ -373,9 +373,9 @@ def _listing(n: int) -> dict:
 def _listing_rows(fmt: str, text: str) -> tuple[int, bool]:
     """(data rows shown, whether the cap note is there) for one rendered format."""
     if fmt == "csv":
-        rows = list(csv.reader(io.StringIO(text)))[1:]
-        data = [r for r in rows if r and r[0].isdigit()]
-        return len(data), any(NOTE in r[0] for r in rows)
+        rows = list(csv.DictReader(io.StringIO(text)))  # tidy: one line per value
+        data = {r["row"] for r in rows if r["row"].isdigit() and r["row"] != "0"}
+        return len(data), any(NOTE in r["text"] for r in rows)
     if fmt == "md":
         data = [line for line in text.splitlines() if re.match(r"\| \d+ \|", line)]
         return len(data), NOTE in text
