@@ -35,7 +35,7 @@ from analysis.render.writers import _environment, to_markdown
 from analysis.results import dumps, read_json
 from analysis.strobe import checklist
 from analysis.study import Study
-from analysis.tables import TEST_LABELS
+from analysis.tables import NORMALITY_LABELS, TEST_LABELS
 
 __all__ = [
     "build_context",
@@ -60,12 +60,6 @@ PACKAGES = [
     "jinja2",
     "snakemake",
 ]
-
-NORMALITY_LABELS = {
-    "lilliefors": "Kolmogorov-Smirnov test with the Lilliefors correction",
-    "ks_uncorrected": "Kolmogorov-Smirnov test (no correction)",
-    "shapiro_wilk": "Shapiro-Wilk test",
-}
 
 #: Tables wider than this (estimated characters per line) print on a landscape page.
 WIDE_CHARS = 95

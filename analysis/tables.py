@@ -33,6 +33,7 @@ from analysis.table_spec import (
 )
 
 __all__ = [
+    "NORMALITY_LABELS",
     "SCHEMA_VERSION",
     "TEST_LABELS",
     "Issue",
@@ -56,6 +57,12 @@ TEST_LABELS = {
     "yates_chi_square": "Chi-square test with Yates' continuity correction",
     "fisher_exact": "Fisher's exact test",
     "fisher_exact_monte_carlo": "Fisher's exact test (Monte Carlo p-value)",
+}
+# The normality tests that choose a row's test, as the Methods and footnotes name them.
+NORMALITY_LABELS = {
+    "lilliefors": "Kolmogorov-Smirnov test with the Lilliefors correction",
+    "ks_uncorrected": "Kolmogorov-Smirnov test (no correction)",
+    "shapiro_wilk": "Shapiro-Wilk test",
 }
 
 # The study file is checked when it loads (table_spec.check_table): by the time a row

@@ -14,7 +14,7 @@ from typing import Any
 
 from analysis.render.number_style import PAPER, NumberStyle
 from analysis.render.typeset import typeset
-from analysis.tables import TEST_LABELS
+from analysis.tables import NORMALITY_LABELS, TEST_LABELS
 
 __all__ = [
     "LISTING_MAX_ROWS",
@@ -302,7 +302,7 @@ def _normality_p(p: float | None, test: str, style: NumberStyle) -> str:
     if p is None:
         return "–"
     if test == "lilliefors" and p >= 0.2:
-        return style.p(0.2) + "*" if style.p(0.2) else "0.200*"
+        return style.p(0.2) + "*"
     return style.p(p)
 
 
@@ -320,7 +320,7 @@ def normality_grid(result: dict[str, Any], style: NumberStyle = PAPER) -> Grid |
          TEST_LABELS.get(r["test"], r["test"])]
         for r in rows
     ]  # fmt: skip
-    notes = [f"Normality test: {test}, p-value per group."]
+    notes = [f"Normality test: {NORMALITY_LABELS.get(test, test)}, p-value per group."]
     if test == "lilliefors":
         notes.append("* Lower bound of the true significance (as SPSS prints it).")
     title = f"Tests of normality: {typeset(result['title'])}"
