@@ -31,6 +31,7 @@ from analysis.render.grid import (
 from analysis.render.manuscript import order_results
 from analysis.render.number_style import PAPER, NumberStyle
 from analysis.render.safe import md_text
+from analysis.render.typeset import typeset
 from analysis.render.writers import _environment, to_markdown
 from analysis.results import dumps, read_json
 from analysis.strobe import checklist
@@ -136,7 +137,7 @@ def _methods(
 
     steps = (flow or {}).get("steps") or []
     if steps:
-        criteria = [s["label"] for s in steps if s.get("step", 0) > 0]
+        criteria = [typeset(s["label"]) for s in steps if s.get("step", 0) > 0]
         text = f"The analysis used the {data_label}. " if data_label else ""
         if criteria:
             text += "Inclusion criteria were applied in this order: " + "; ".join(criteria) + ". "
@@ -165,7 +166,7 @@ def _methods(
         policy = members[0]["policy"]
         tables = _join([short(r) for r in members])
         text = f"{tables}: test policy '{name}', fixed in the study file before the analysis"
-        description = (policy.get("description") or "").strip()
+        description = typeset((policy.get("description") or "").strip())
         text += f": {description}" if description else "."
         normality = policy.get("normality")
         if normality:
@@ -394,10 +395,10 @@ def _variables(study: Study, captions: dict[str, str]) -> list[dict[str, str]]:
             values += ("; " if values else "") + f"recorded only if {condition}"
         rows.append(
             {
-                "label": var.label,
-                "unit": var.unit or "",
+                "label": typeset(var.label),
+                "unit": typeset(var.unit or ""),
                 "type": var.type,
-                "allowed": values,
+                "allowed": typeset(values),
                 "derived": _derivation(study, var.derive),
                 "used": ", ".join(used[name]),
             }
@@ -610,7 +611,8 @@ def build_context(
         card_title = "Comparison with the published values"
     disclosure = _disclosure(study, results, captions)
     flow = [
-        {**step, "detail": _exclusion_detail(step, study)} for step in flow_doc.get("steps", [])
+        {**step, "label": typeset(step.get("label", "")), "detail": _exclusion_detail(step, study)}
+        for step in flow_doc.get("steps", [])
     ]
     variables = _variables(study, captions)
     context: dict[str, Any] = {

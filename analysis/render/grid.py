@@ -283,7 +283,9 @@ def summary_grid(result: dict[str, Any], style: NumberStyle = PAPER) -> Grid:
     footnotes += _expected_count_notes(by_var, style)
     policy = result.get("policy", {})
     if tested and policy.get("description"):
-        footnotes.append(f"Test policy '{policy['name']}': {policy['description'].strip()}")
+        footnotes.append(
+            f"Test policy '{policy['name']}': {typeset(policy['description'].strip())}"
+        )
     footnotes += _disclosure_notes(result)
     return Grid(
         typeset(result["title"]),
