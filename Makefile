@@ -10,16 +10,22 @@ CORES ?= 2
 # make report DATA=data_raw/site.sav MAPPING=config/site.yaml  adds a site mapping
 DATA ?=
 MAPPING ?=
+# make report DISCLOSURE=threshold  protects every output for sharing (or opensafely)
+# make report NUMBER_STYLE=lancet   prints p-values and decimals in a journal's style
+DISCLOSURE ?=
+NUMBER_STYLE ?=
 # The paths travel as environment variables, taken literally ($(value ...) stops make from
 # expanding them), and reach Snakemake as a config file written by `analysis run`: no file
 # name is ever read by a shell as a command.
 export ANALYSIS_DATA := $(value DATA)
 export ANALYSIS_MAPPING := $(value MAPPING)
 export ANALYSIS_CORES := $(value CORES)
+export ANALYSIS_DISCLOSURE := $(value DISCLOSURE)
+export ANALYSIS_NUMBER_STYLE := $(value NUMBER_STYLE)
 # The rules call `python -m analysis`: the environment's python comes first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup report unlock test lint format clean bench help
+.PHONY: setup report unlock test lint format clean bench help system-packages
 
 help:
 	@echo "make report | make test | make lint | make bench | make unlock | make clean"
@@ -34,7 +40,8 @@ $(STAMP): requirements.lock pyproject.toml
 setup: $(STAMP)
 
 report: $(STAMP)
-	$(BIN)/python -m analysis run --cores "$$ANALYSIS_CORES" --data "$$ANALYSIS_DATA" --mapping "$$ANALYSIS_MAPPING"
+	$(BIN)/python -m analysis run --cores "$$ANALYSIS_CORES" --data "$$ANALYSIS_DATA" --mapping "$$ANALYSIS_MAPPING" \
+		--disclosure "$$ANALYSIS_DISCLOSURE" --number-style "$$ANALYSIS_NUMBER_STYLE"
 	@echo "Report: reports/report.html  (tables: reports/tables/, figures: reports/figures/)"
 
 lint: $(STAMP)
@@ -48,7 +55,12 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-test: $(STAMP) lint
+# Chromium, LibreOffice, pdftotext and pdflatex for the tests that open outputs in real tools: installed with
+# apt-get when missing and root, else the script says why not and those tests skip.
+system-packages:
+	bash tests/tools/install-system-packages.sh
+
+test: $(STAMP) lint system-packages
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)

@@ -1,7 +1,12 @@
-"""Shared fixtures: the study file and the default synthetic cohort (built once)."""
+"""Shared fixtures: the study file, the default synthetic cohort (built once) and one run
+of the whole Snakemake workflow (shared by tests/test_workflow.py and tests/tools/)."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
@@ -15,6 +20,8 @@ from analysis.tables import build_table
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_FILE = ROOT / "studies" / "baclofen_ckd.yaml"
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+WORKFLOW_FILES = ["Snakefile", "rules", "config", "studies", "docs", "envs"]
 
 
 @pytest.fixture(scope="session")
@@ -39,3 +46,45 @@ def results(cohort: pd.DataFrame, study: Study) -> dict[str, dict]:
     out = {t["id"]: build_table(cohort, study, t["id"]) for t in study.tables}
     out.update({m["id"]: build_model(cohort, study, m["id"]) for m in study.models})
     return out
+
+
+def _workflow_copy(template: Path, work: Path) -> Path:
+    """The workflow's files in a scratch folder, with an empty data_raw/."""
+    shutil.copytree(template, work, dirs_exist_ok=True)
+    (work / "data_raw").mkdir()
+    (work / "data_raw" / "README.md").write_text("input files\n")
+    return work
+
+
+def _run_workflow(work: Path) -> Path:
+    env = {**os.environ, "PATH": f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}"}
+    out = subprocess.run(
+        [str(SNAKEMAKE), "--cores", "2"], cwd=work, capture_output=True, text=True, env=env
+    )
+    assert out.returncode == 0, out.stderr[-3000:]
+    return work
+
+
+@pytest.fixture(scope="session")
+def workflow_files(tmp_path_factory) -> Path:
+    """The workflow's files (Snakefile, rules, config, study, ...) copied once: every run
+    of the session starts from the same ones."""
+    template = tmp_path_factory.mktemp("workflow_files")
+    for name in WORKFLOW_FILES:
+        src = ROOT / name
+        (shutil.copytree if src.is_dir() else shutil.copy2)(src, template / name)
+    return template
+
+
+@pytest.fixture(scope="session")
+def workflow_run(workflow_files, tmp_path_factory) -> Path:
+    """The default workflow (synthetic cohort, every format) run once in a scratch copy.
+    Shared by tests/test_workflow.py and tests/tools/: read it, do not change it."""
+    return _run_workflow(_workflow_copy(workflow_files, tmp_path_factory.mktemp("workflow")))
+
+
+@pytest.fixture(scope="session")
+def workflow_rerun(workflow_files, tmp_path_factory) -> Path:
+    """A second, independent run of the same workflow in another folder (determinism)."""
+    work = tmp_path_factory.mktemp("workflow_again")
+    return _run_workflow(_workflow_copy(workflow_files, work))

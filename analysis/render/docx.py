@@ -28,7 +28,7 @@ from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
-from docx.shared import Inches, Pt
+from docx.shared import Inches, Mm, Pt
 from docx.table import Table, _Cell
 
 from analysis.export import atomic_path
@@ -181,6 +181,8 @@ def _stable_zip(data: bytes) -> bytes:
 
 def _document_bytes(grids: Iterable[Grid], numbered: bool) -> bytes:
     document = Document()
+    section = document.sections[0]  # A4, not python-docx's US Letter template
+    section.page_width, section.page_height = Mm(210), Mm(297)
     for index, grid in enumerate(grids):
         add_table(document, grid, index + 1 if numbered else None, new_section=index > 0)
     _fixed_properties(document)

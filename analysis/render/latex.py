@@ -59,6 +59,7 @@ HEADER_MIN_WIDTH = 8
 # The packages a table needs, in the order the document loads them.
 PACKAGES = (
     r"\usepackage[T1]{fontenc}",
+    r"\usepackage{lmodern}",  # scalable Type 1 fonts: no bitmap fonts made at compile time
     r"\usepackage[utf8]{inputenc}",
     r"\usepackage{textcomp}",
     r"\usepackage[a4paper,margin=2cm]{geometry}",

@@ -134,6 +134,13 @@ def test_wide_table_gets_a_landscape_page():
     narrow = docx.Document(io.BytesIO(to_docx(_wide_grid(LANDSCAPE_COLUMNS))))
     assert narrow.sections[-1].orientation == WD_ORIENT.PORTRAIT
 
+    # A4 (210 x 297 mm; 1 mm = 36,000 EMU, stored in twips), turned for the landscape page
+    def mm(section) -> tuple[int, int]:
+        return round(section.page_width / 36_000), round(section.page_height / 36_000)
+
+    assert mm(narrow.sections[-1]) == (210, 297)
+    assert mm(section) == (297, 210)
+
 
 def test_all_tables_in_one_document(plantgrowth: Path, tmp_path: Path):
     grids = [_grid(plantgrowth, oid) for oid in IDS] + [_wide_grid()]
