@@ -17,6 +17,7 @@ validate(config, "config/config.schema.yaml")
 include: "rules/common.smk"
 include: "rules/data.smk"
 include: "rules/tables.smk"
+include: "rules/reviewer.smk"
 include: "rules/report.smk"
 
 
@@ -37,3 +38,4 @@ rule all:
         "reports/tables.docx",
         "reports/tables.xlsx",
         "reports/tables.tex",
+        ["reports/reproduction.html"] if SCORECARD else [],

@@ -328,6 +328,59 @@ def cmd_manuscript(args: argparse.Namespace) -> int:
     return 0
 
 
+def _results_by_id(paths: list[str]) -> dict[str, dict]:
+    from analysis.results import read_json
+
+    out = {}
+    for path in paths:
+        doc = read_json(path)
+        out[doc.get("model") or doc.get("table") or doc.get("id") or Path(path).stem] = doc
+    return out
+
+
+def cmd_sensitivity(args: argparse.Namespace) -> int:
+    from analysis.io import read_cohort
+    from analysis.results import write_json
+    from analysis.sensitivity import run_analysis
+    from analysis.study import load_study
+
+    _guard([args.cohort, args.study, *args.results], [("--out", args.out)])
+    study = load_study(args.study)
+    entries = {e["id"]: e for e in study.sensitivity}
+    if args.id not in entries:
+        raise AnalysisError(
+            f"--id: '{args.id}' is not a sensitivity analysis of {args.study} "
+            f"(analyses: {', '.join(entries) or 'none'})"
+        )
+    overrides = {"workers": args.workers} if entries[args.id]["analysis"] == "bootstrap" else {}
+    result = run_analysis(
+        entries[args.id], read_cohort(args.cohort), study, _results_by_id(args.results), **overrides
+    )
+    write_json(result, args.out, validate=False)
+    print(f"{args.id}: {result['conclusion']['text']}")
+    return 0
+
+
+def cmd_scorecard(args: argparse.Namespace) -> int:
+    from analysis.results import read_json
+    from analysis.scorecard import score, write_scorecard
+    from analysis.study import load_study
+
+    outputs = [("--html", args.html), ("--md", args.md), ("--json", args.json)]
+    _guard([args.study, *args.results, *([args.flow] if args.flow else [])], outputs)
+    study = load_study(args.study)
+    own = args.data_label.strip().lower().startswith("synthetic")
+    card = score(
+        study,
+        _results_by_id(args.results),
+        read_json(args.flow) if args.flow else None,
+        own_data=own,
+    )
+    write_scorecard(card, study, args.html, args.md, args.json)
+    print(card["headline"])
+    return 0
+
+
 def cmd_tables(args: argparse.Namespace) -> int:
     from analysis.derive import derive_cohort_traced
     from analysis.export import all_or_nothing
@@ -424,7 +477,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     out = Path(args.out)
     _guard(
-        [*args.results, args.flow, args.validation, *args.figures, *args.inputs, args.study],
+        [
+            *args.results,
+            args.flow,
+            args.validation,
+            *args.figures,
+            *args.sensitivity,
+            *args.inputs,
+            args.study,
+        ],
         [
             ("--out", out),
             ("--out", out.with_suffix(".md")),
@@ -444,6 +505,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         Path(args.validation) if args.validation else None,
         listing_max_rows=args.listing_max_rows,
         settings_sha256=args.settings_sha256,
+        sensitivity_paths=[Path(p) for p in args.sensitivity],
         style=_number_style(args, study),
         disclosure=_disclosure(args),
     )
@@ -538,6 +600,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_render)
 
     p = sub.add_parser(
+        "sensitivity",
+        help="run one sensitivity analysis the study file declares",
+        description="Run the study file's sensitivity analysis --id on the derived cohort "
+        "and write its results JSON (ending in whether the paper's conclusion holds).",
+    )
+    p.add_argument("cohort", help="derived cohort file")
+    p.add_argument("--id", required=True, help="id of a sensitivity: entry of the study file")
+    p.add_argument("--results", nargs="*", default=[], help="the tables' and models' results")
+    p.add_argument("--out", required=True, help="results JSON path")
+    p.add_argument("--workers", type=_positive, default=2, help="processes (bootstrap)")
+    _add_study(p)
+    p.set_defaults(func=cmd_sensitivity)
+
+    p = sub.add_parser(
+        "scorecard",
+        help="every published figure beside the regenerated one",
+        description="Compare each figure the study file's published list states with this "
+        "run's value, under its tolerance; write reproduction.html/.md and a JSON.",
+    )
+    p.add_argument("--results", nargs="+", required=True, help="results JSON files")
+    p.add_argument("--flow", default=None, help="flow.json (the number analysed)")
+    p.add_argument("--data-label", default="", help="one line describing the data")
+    p.add_argument("--html", required=True)
+    p.add_argument("--md", required=True)
+    p.add_argument("--json", required=True)
+    _add_study(p)
+    p.set_defaults(func=cmd_scorecard)
+
+    p = sub.add_parser(
         "manuscript",
         help="every table in one Word document, one Excel workbook and one LaTeX file",
         description="Write the study's tables, numbered and in order, into one document "
@@ -585,6 +676,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--results", nargs="+", required=True, help="results JSON files")
     p.add_argument("--flow", default=None)
     p.add_argument("--figures", nargs="*", default=[])
+    p.add_argument(
+        "--sensitivity", nargs="*", default=[], help="sensitivity analyses' results JSON"
+    )
     p.add_argument("--inputs", nargs="*", default=[], help="files to checksum in provenance")
     p.add_argument("--data-label", default="", help="one line describing the data")
     p.add_argument("--validation", default=None, help="validation JSON (its warnings are listed)")

@@ -24,7 +24,6 @@ from analysis.render.grid import (
     LISTING_MAX_ROWS,
     SUMMARY_LABELS,
     Grid,
-    format_p,
     normality_grid,
     to_grid,
 )
@@ -34,6 +33,7 @@ from analysis.render.safe import md_text
 from analysis.render.typeset import typeset
 from analysis.render.writers import _environment, to_markdown
 from analysis.results import dumps, read_json
+from analysis.scorecard import score
 from analysis.strobe import checklist
 from analysis.study import Study
 from analysis.tables import NORMALITY_LABELS, TEST_LABELS
@@ -419,40 +419,62 @@ def _inclusion_variables(criteria: list[dict[str, Any]]) -> list[str]:
 # ----------------------------------------------------------------- scorecard
 
 
-def scorecard(study: Study, results: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
-    """Each p-value the paper states beside ours, and whether both fall on the same side."""
-    alpha = study.alpha
-    rows = []
-    for item in study.published.get("p_values", []):
-        res = results.get(item["table"])
-        ours = None
-        if res is None:
-            pass
-        elif "model" in res:
-            ours = next((t["p_value"] for t in res["terms"] if t["term"] == item["variable"]), None)
-            if ours is None:  # a factor: its joint test (Wald as SPSS, or Firth's penalised LR)
-                key = "lr_p_value" if res.get("method") == "firth" else "wald_p_value"
-                ours = next(
-                    (t[key] for t in res.get("predictor_tests", [])
-                     if t["predictor"] == item["variable"]),
-                    None,
-                )  # fmt: skip
-        else:
-            ours = next(
-                (r["p_value"] for r in res["rows"] if r["variable"] == item["variable"]), None
-            )
-        published_sig = item["p"] < alpha if "p" in item else item["significant"]
-        published = format_p(item["p"]) if "p" in item else ("< 0.05" if published_sig else "ns")
-        rows.append(
-            {
-                "table": item["table"],
-                "variable": item["variable"],
-                "published": published,
-                "ours": format_p(ours) if ours is not None else "n/a",
-                "agree": ours is not None and (ours < alpha) == published_sig,
-            }
-        )
-    return rows
+def scorecard(
+    study: Study,
+    results: dict[str, dict[str, Any]],
+    flow: dict[str, Any] | None = None,
+    *,
+    own_data: bool = True,
+) -> list[dict[str, Any]]:
+    """Each published figure beside ours (analysis.scorecard.score), as plain rows:
+    ``table``, ``variable``, ``kind``, ``published`` and ``ours`` (as printed), ``agree``
+    (reproduced under the figure's tolerance) and ``why_not``."""
+    card = score(study, results, flow, own_data=own_data)
+    return [
+        {
+            "table": e["table"],
+            "variable": e["variable"],
+            "kind": e["kind"],
+            "published": e["published_text"],
+            "ours": e["ours_text"],
+            "agree": e["reproduced"],
+            "why_not": e["why_not"],
+        }
+        for e in card["entries"]
+    ]
+
+
+#: Where the full scorecard is, next to the report (reports/reproduction.html).
+SCORECARD_HTML = "reproduction.html"
+#: The misses the report lists before it refers to the full scorecard.
+SCORECARD_MISSES_SHOWN = 25
+
+
+def _scorecard_summary(
+    study: Study, results: dict[str, dict[str, Any]], flow: dict[str, Any] | None, own_data: bool
+) -> dict[str, Any] | None:
+    """The report's short scorecard: headline, the misses, a link to the full one."""
+    if not study.published:
+        return None
+    card = score(study, results, flow, own_data=own_data)
+    misses = [
+        {
+            "table": e["table_short"],
+            "figure": e["variable_label"] + (f" ({e['group_label']})" if e["group_label"] else ""),
+            "published": e["published_text"],
+            "ours": e["ours_text"],
+            "why": e["why_not"],
+        }
+        for e in card["misses"]
+    ]
+    return {
+        "headline": card["headline"],
+        "n_reproduced": card["n_reproduced"],
+        "n_total": card["n_total"],
+        "misses": misses[:SCORECARD_MISSES_SHOWN],
+        "more_misses": max(len(misses) - SCORECARD_MISSES_SHOWN, 0),
+        "href": SCORECARD_HTML,
+    }
 
 
 def provenance(study: Study, inputs: list[Path]) -> dict[str, Any]:
@@ -512,6 +534,7 @@ def write_report(
     own_data: bool | None = None,
     style: NumberStyle = PAPER,
     disclosure: Profile | None = None,
+    sensitivity_paths: list[Path] | None = None,
 ) -> list[Path]:
     """Write report.html, report.md and provenance.json next to each other.
 
@@ -523,6 +546,9 @@ def write_report(
     analysis with the study's design, compared with the published values. Default:
     whether ``data_label`` starts with "synthetic". ``style`` prints the numbers as the
     tables do; ``disclosure`` protects every table, the flow and the listing first.
+    ``sensitivity_paths``: the sensitivity analyses' JSONs (results/sensitivity/*.json),
+    each shown in a subsection of "Sensitivity analyses" and named in the Methods; under
+    ``disclosure`` their small counts and single patients' values are withheld.
     """
     results = order_results(study, [read_json(p) for p in result_paths])
     flow_doc = read_json(flow_path) if flow_path else {}
@@ -546,6 +572,8 @@ def write_report(
         listing_max_rows=listing_max_rows,
         own_data=own_data,
         style=style,
+        sensitivity=sensitivity_paths,
+        profile=disclosure,
     )
     html = _environment().get_template("report.html").render(**context)
     out_html = Path(out_html)
@@ -573,8 +601,15 @@ def build_context(
     listing_max_rows: int | None = LISTING_MAX_ROWS,
     own_data: bool = True,
     style: NumberStyle = PAPER,
+    sensitivity: list[Path | dict[str, Any]] | None = None,
+    profile: Profile | None = None,
 ) -> dict[str, Any]:
-    """Everything report.html and report.md show, as plain data."""
+    """Everything report.html and report.md show, as plain data.
+
+    ``sensitivity``: the sensitivity analyses' outputs (paths or loaded dicts);
+    ``profile``: the disclosure profile applied to the report, if any (the sensitivity
+    outputs are protected here; ``results`` come already protected).
+    """
     info = study.raw["study"]
     tables, captions = _tables(study, results, listing_max_rows, style)
     by_id = {_output_id(r): r for r in results if not r.get("withheld")}
@@ -593,14 +628,7 @@ def build_context(
         if grid is not None:
             grid.title = f"Tests of normality: {captions.get(_output_id(res), grid.title)}"
             normality.append(grid)
-    card = [
-        {
-            **row,
-            "table_caption": _short(captions.get(row["table"], row["table"])),
-            "variable_label": _label(study, row["variable"]),
-        }
-        for row in scorecard(study, by_id)
-    ]
+    card = _scorecard_summary(study, by_id, flow_doc, own_data)
     if own_data:
         title = info["title"]
         source = f"Reproduction of: {info['citation']}" if info.get("citation") else ""
@@ -615,6 +643,12 @@ def build_context(
         for step in flow_doc.get("steps", [])
     ]
     variables = _variables(study, captions)
+    sensitivity_view = _sensitivity(
+        study, _sensitivity_docs(sensitivity), captions, figures, style, profile
+    )
+    methods["sensitivity"] = [
+        f"{s['title']}: {s['method']}" for s in sensitivity_view if s["method"]
+    ]
     context: dict[str, Any] = {
         "title": title,
         "source": source,
@@ -628,6 +662,7 @@ def build_context(
         "tables": tables,
         "normality": normality,
         "figures": figures,
+        "sensitivity": sensitivity_view,
         "methods": methods,
         "variables": variables,
         "scorecard": card,
@@ -715,6 +750,397 @@ def _figures(study: Study, figure_paths: list[Path]) -> list[dict[str, Any]]:
     return out
 
 
+# --------------------------------------------------------------- sensitivity
+
+#: The sensitivity analyses in the order the report shows them.
+SENSITIVITY_ORDER = (
+    "tests_switch", "models", "evalue", "bootstrap", "imputation", "calibration", "dose_table",
+)  # fmt: skip
+#: What the report says in place of a number disclosure control hides.
+WITHHELD = "withheld under disclosure control"
+
+_FIT_LABELS = {
+    "ml": "maximum likelihood",
+    "firth": "Firth",
+    "adjusted_ml": "adjusted, maximum likelihood",
+    "adjusted_firth": "adjusted, Firth",
+}
+_SWITCH_LABELS = {
+    "fisher": "Fisher's exact test instead of the chi-square test",
+    "welch": "Welch's tests instead of Student's t-test and ANOVA",
+}
+
+
+def _sensitivity_docs(items: list[Path | dict[str, Any]] | None) -> list[dict[str, Any]]:
+    """The sensitivity outputs (paths or dicts), in :data:`SENSITIVITY_ORDER`."""
+    docs = [read_json(Path(i)) if not isinstance(i, dict) else i for i in items or []]
+    rank = {name: i for i, name in enumerate(SENSITIVITY_ORDER)}
+    return sorted(
+        docs,
+        key=lambda d: (rank.get(d.get("analysis"), len(rank)), str(d.get("id") or "")),
+    )
+
+
+def _plain(study: Study, text: Any, captions: dict[str, str]) -> str:
+    """Running text with the study file's ids replaced by what a reader sees, typeset."""
+    text = str(text or "")
+    shorts = {oid: _short(c) for oid, c in captions.items() if oid}
+    for spec in [*study.tables, *study.models]:
+        shorts.setdefault(spec["id"], _short(table_caption(study, {"table": spec["id"]})))
+    if shorts:
+        ids = "|".join(re.escape(i) for i in sorted(shorts, key=len, reverse=True))
+        text = re.sub(
+            rf"\b(?:the logistic model|the model|model) ({ids})\b",
+            lambda m: f"the model of {shorts[m.group(1)]}",
+            text,
+        )
+        text = re.sub(rf"\b({ids})\b", lambda m: shorts[m.group(1)], text)
+    fits = "|".join(sorted((re.escape(k) for k in _FIT_LABELS), key=len, reverse=True))
+    text = re.sub(rf"(?<=, )({fits}|adjusted ml|adjusted firth)(?=\))",
+                  lambda m: _FIT_LABELS[m.group(1).replace(" ", "_")], text)  # fmt: skip
+    text = re.sub(rf"^({fits}):", lambda m: _sentence(_FIT_LABELS[m.group(1)]) + ":", text)
+    for name in sorted((n for n in study.variables if "_" in n), key=len, reverse=True):
+        label = _label(study, name)
+        text = re.sub(rf"\b{re.escape(name)}\b", label[:1].lower() + label[1:], text)
+    return typeset(text)
+
+
+def _ci(style: NumberStyle, est: Any, low: Any, high: Any, decimals: int = 3) -> str:
+    """ "0.324 (0.143–0.734)"; "not estimable" when a number is missing."""
+    if None in (est, low, high):
+        return "not estimable"
+    n = style.number
+    return f"{n(est, decimals)} ({n(low, decimals)}–{n(high, decimals)})"
+
+
+def _sens_table(caption: str, header: list[str], rows: list[list[Any]]) -> dict[str, Any]:
+    return {"caption": caption, "header": header, "rows": [[str(c) for c in r] for r in rows]}
+
+
+def _sens_tests_switch(doc, study, style, plain, profile):
+    tables, notes = [], []
+    rows = []
+    for key in ("fisher", "welch"):
+        for r in (doc.get(key) or {}).get("rows") or []:
+            before, after = r["before"], r["after"]
+            if before.get("test") == after.get("test") and not r.get("significance_changed"):
+                continue
+            rows.append([
+                _SWITCH_LABELS[key], plain(r["table"]), typeset(r.get("label") or ""),
+                f"{before['test_label']}, p = {style.p(before['p_value'])}",
+                f"{after['test_label']}, p = {style.p(after['p_value'])}",
+                "yes" if r.get("significance_changed") else "no",
+            ])  # fmt: skip
+    normality = doc.get("normality") or {}
+    methods = normality.get("methods") or []
+    if methods:
+        base = methods[0]
+        for r in normality.get("rows") or []:
+            by = r.get("by_method") or {}
+            ref = by.get(base) or {}
+            for method in methods[1:]:
+                alt = by.get(method) or {}
+                if alt.get("test") == ref.get("test") and alt.get("significant") == ref.get(
+                    "significant"
+                ):
+                    continue
+                rows.append([
+                    f"Normality by the {NORMALITY_LABELS.get(method, method)} instead of the "
+                    f"{NORMALITY_LABELS.get(base, base)}",
+                    plain(r["table"]), typeset(r.get("label") or ""),
+                    f"{ref.get('test_label', '')}, p = {style.p(ref.get('p_value'))}",
+                    f"{alt.get('test_label', '')}, p = {style.p(alt.get('p_value'))}",
+                    "yes" if alt.get("significant") != ref.get("significant") else "no",
+                ])  # fmt: skip
+    if rows:
+        tables.append(_sens_table(
+            "Rows whose test or significance changes",
+            ["Change", "Table", "Row", "Before", "After", "Significance changes"], rows,
+        ))  # fmt: skip
+    else:
+        notes.append("No row changes its test or its significance under any of the switches.")
+    checked = _join([plain(t) for t in doc.get("tables") or []])
+    if checked:
+        notes.insert(0, f"Tables rebuilt: {checked}; significance is p < {doc.get('alpha')}.")
+    return tables, notes
+
+
+def _sens_models(doc, study, style, plain, profile):
+    rows = []
+    for name, fit in (doc.get("fits") or {}).items():
+        epv = fit.get("events_per_variable")
+        epv_text = "–" if epv is None else style.number(epv, 1)
+        if fit.get("epv_warning"):
+            epv_text += " (below 10)"
+        for term in fit.get("terms") or []:
+            rows.append([
+                _sentence(_FIT_LABELS.get(name, name)),
+                typeset(term.get("label") or _label(study, term["term"])),
+                _ci(style, term.get("odds_ratio"), term.get("ci_low"), term.get("ci_high")),
+                style.p(term.get("p_value")), epv_text,
+            ])  # fmt: skip
+    tables = [_sens_table("Odds ratios by fit", ["Fit", "Term", "OR (95% CI)", "p",
+                                                  "Events per variable"], rows)]  # fmt: skip
+    rescaled = [
+        [
+            _sentence(_FIT_LABELS.get(r["fit"], r["fit"])),
+            typeset(r.get("label") or _label(study, r["term"])), _per(r.get("per")),
+            _ci(style, r.get("odds_ratio"), r.get("ci_low"), r.get("ci_high")),
+            style.p(r.get("p_value")),
+        ]
+        for r in doc.get("rescaled") or []
+    ]  # fmt: skip
+    if rescaled:
+        tables.append(
+            _sens_table(
+                "Continuous predictors rescaled",
+                ["Fit", "Predictor", "Per", "OR (95% CI)", "p"],
+                rescaled,
+            )
+        )
+    notes = [plain(w) for w in doc.get("warnings") or []]
+    return tables, notes
+
+
+def _sens_evalue(doc, study, style, plain, profile):
+    rows = [
+        [
+            typeset(e.get("label") or _label(study, e["term"])), _per(e.get("per")),
+            _ci(style, e.get("odds_ratio"), e.get("ci_low"), e.get("ci_high")),
+            style.p(e.get("p_value")),
+            _ci(style, e.get("risk_ratio"), e.get("rr_ci_low"), e.get("rr_ci_high")),
+            style.number(e["evalue_point"], 2), style.number(e["evalue_ci"], 2),
+        ]
+        for e in doc.get("evalues") or []
+    ]  # fmt: skip
+    tables = [_sens_table(
+        "E-values", ["Term", "Per", "OR (95% CI)", "p", "Approximate RR (95% CI)",
+                     "E-value, estimate", "E-value, CI limit nearer 1"], rows,
+    )]  # fmt: skip
+    prevalence = doc.get("prevalence")
+    note = f"OR to RR: {plain(doc.get('conversion_text'))}"
+    if prevalence is not None:
+        note += f" (outcome prevalence {style.number(100 * prevalence, 1)}%)"
+    return tables, [note + "."]
+
+
+def _sens_bootstrap(doc, study, style, plain, profile):
+    rows = [
+        [
+            typeset(t.get("label") or _label(study, t["term"])),
+            _ci(style, t.get("odds_ratio"), t.get("wald_ci_low"), t.get("wald_ci_high")),
+            _ci(style, t.get("odds_ratio"), t.get("percentile_ci_low"),
+                t.get("percentile_ci_high")),
+            _ci(style, t.get("odds_ratio"), t.get("bca_ci_low"), t.get("bca_ci_high")),
+        ]
+        for t in doc.get("terms") or []
+    ]  # fmt: skip
+    tables = [_sens_table("Odds ratios with three 95% CIs",
+                          ["Term", "Wald", "Percentile", "BCa"], rows)]  # fmt: skip
+    res = doc.get("resamples") or {}
+    excluded = res.get("excluded") or {}
+    why = {"degenerate": "no events, no non-events or a constant predictor",
+           "not_converged": "not converged", "separation": "separation"}  # fmt: skip
+    parts = [f"{why.get(k, k)} {v}" for k, v in excluded.items() if v]
+    note = (f"Resamples: {res.get('requested')} drawn, {res.get('used')} used, "
+            f"{sum(excluded.values())} excluded" + (f" ({', '.join(parts)})" if parts else "")
+            + f"; seed {doc.get('seed')}.")  # fmt: skip
+    return tables, [note]
+
+
+def _sens_imputation(doc, study, style, plain, profile):
+    rows = []
+    for t in doc.get("terms") or []:
+        cc, mi = t.get("complete_case") or {}, t.get("multiple_imputation") or {}
+        rows.append([
+            typeset(t.get("label") or _label(study, t["term"])),
+            _ci(style, cc.get("odds_ratio"), cc.get("ci_low"), cc.get("ci_high")),
+            style.p(cc.get("p_value")),
+            _ci(style, mi.get("odds_ratio"), mi.get("ci_low"), mi.get("ci_high")),
+            style.p(mi.get("p_value")),
+            "" if mi.get("df") is None else style.number(mi["df"], 1),
+            "" if mi.get("fmi") is None else style.number(mi["fmi"], 3),
+        ])  # fmt: skip
+    tables = [_sens_table(
+        "Complete cases and multiple imputation",
+        ["Term", "Complete cases: OR (95% CI)", "p", "Imputed: OR (95% CI)", "p", "df",
+         "Fraction of missing information"], rows,
+    )]  # fmt: skip
+    imputed = []
+    for name, count in (doc.get("imputed") or {}).items():
+        shown = WITHHELD if profile is not None and profile.is_small(count) else count
+        imputed.append([typeset(_label(study, name)), shown])
+    if imputed:
+        tables.append(_sens_table("Values imputed", ["Variable", "Values imputed"], imputed))
+    settings = doc.get("settings") or {}
+    notes = [f"{settings.get('imputations')} imputed datasets; seed {settings.get('seed')}."]
+    return tables, notes
+
+
+def _sens_calibration(doc, study, style, plain, profile):
+    hl, c = doc.get("hosmer_lemeshow") or {}, doc.get("c_statistic") or {}
+    num = style.number
+    rows = [
+        ["Hosmer-Lemeshow chi-square",
+         f"{num(hl['statistic'], 2)} on {hl.get('df')} df, p = {style.p(hl.get('p_value'))}"
+         if hl.get("statistic") is not None else "not computed"],
+        ["Hosmer-Lemeshow groups", f"{hl.get('groups')} of {hl.get('groups_requested')}"],
+        ["c-statistic (DeLong 95% CI)", _ci(style, c.get("auc"), c.get("ci_low"),
+                                             c.get("ci_high"))],
+        ["c-statistic, logit-scale 95% CI", _ci(style, c.get("auc"), c.get("ci_logit_low"),
+                                                 c.get("ci_logit_high"))],
+        ["Brier score", "" if doc.get("brier_score") is None else num(doc["brier_score"], 3)],
+    ]  # fmt: skip
+    tables = [_sens_table("Calibration and discrimination", ["Measure", "Value"], rows)]
+    notes = []
+    if hl.get("rule"):
+        notes.append(f"Hosmer-Lemeshow groups: {plain(hl['rule'])}.")
+    if profile is not None:
+        notes.append(f"Patients and events per risk group: {WITHHELD}.")
+    return tables, notes
+
+
+def _sens_dose_table(doc, study, style, plain, profile):
+    unit = typeset(doc.get("unit") or "")
+    num = style.number
+
+    def dose(x: Any) -> str:
+        if x is None:
+            return "–"
+        return num(x, 0) if float(x).is_integer() else num(x, 1)
+
+    rows, notes = [], []
+    for g in doc.get("groups") or []:
+        small = profile is not None and profile.is_small(g.get("n"))
+        median = (f"{dose(g.get('median'))} ({dose(g.get('q1'))}–{dose(g.get('q3'))})"
+                  if g.get("median") is not None else "–")  # fmt: skip
+        if profile is None:
+            rows.append([typeset(g["label"]), dose(g.get("suggested_start")), g.get("n"),
+                         dose(g.get("min")), median, dose(g.get("max")),
+                         g.get("n_at_or_below_start")])  # fmt: skip
+        elif small:
+            rows.append([typeset(g["label"]), dose(g.get("suggested_start")), WITHHELD,
+                         WITHHELD])  # fmt: skip
+        else:
+            rows.append([typeset(g["label"]), dose(g.get("suggested_start")), g.get("n"),
+                         median])  # fmt: skip
+    if profile is None:
+        header = ["CKD group", f"Suggested start ({unit})", "n", "Minimum",
+                  "Median (IQR)", "Maximum", "At or below the start"]  # fmt: skip
+    else:
+        header = ["CKD group", f"Suggested start ({unit})", "n", "Median (IQR)"]
+        notes.append(f"Minimum and maximum (single patients' doses), counts at or below the "
+                     f"start and any group of {profile.small_label}: {WITHHELD}.")  # fmt: skip
+    outcome = _lower(_label(study, str(doc.get("outcome") or "")))
+    caption = f"Daily doses of the patients with {outcome}, by CKD group"
+    tables = [_sens_table(caption, header, rows)]
+    if doc.get("source"):
+        notes.append(f"Suggested starting doses from {typeset(doc['source'])}.")
+    return tables, notes
+
+
+def _sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
+
+
+def _per(per: Any) -> str:
+    text = str(per or "")
+    return typeset(f"per {text}" if text[:1].isdigit() else text)
+
+
+def _lower(label: str) -> str:
+    return label if label[:2].isupper() else label[:1].lower() + label[1:]
+
+
+_SENSITIVITY_BUILDERS = {
+    "tests_switch": _sens_tests_switch,
+    "models": _sens_models,
+    "evalue": _sens_evalue,
+    "bootstrap": _sens_bootstrap,
+    "imputation": _sens_imputation,
+    "calibration": _sens_calibration,
+    "dose_table": _sens_dose_table,
+}
+
+
+def _conclusion_text(doc: dict[str, Any], plain, profile: Profile | None) -> str:
+    conclusion = doc.get("conclusion") or {}
+    text = plain(conclusion.get("text") or "")
+    if profile is not None and doc.get("analysis") == "dose_table":
+        # the text cites the smallest toxic dose and the n of each group
+        head = re.split(r"\s+because\s+", text, maxsplit=1)[0]
+        text = f"{head}; its figures are {WITHHELD}."
+    if not text:
+        text = "The paper's conclusion " + ("still holds." if conclusion.get("holds")
+                                             else "does not hold.")  # fmt: skip
+    return text
+
+
+def _method_text(doc: dict[str, Any], plain, profile: Profile | None) -> str:
+    text = plain(doc.get("method") or "")
+    if profile is not None:  # counts of values imputed per variable
+        text = re.sub(r"\s*Values imputed: [^.]*\.", f" Values imputed per variable: {WITHHELD}.",
+                      text)  # fmt: skip
+    return text
+
+
+def _sensitivity(
+    study: Study,
+    docs: list[dict[str, Any]],
+    captions: dict[str, str],
+    figures: list[dict[str, Any]],
+    style: NumberStyle,
+    profile: Profile | None,
+) -> list[dict[str, Any]]:
+    """Each sensitivity analysis as the report shows it: title, method, tables, conclusion."""
+
+    def plain(text: Any) -> str:
+        return _plain(study, text, captions)
+
+    entries = {
+        str(e.get("id") or e.get("analysis")): e for e in getattr(study, "sensitivity", None) or []
+    }
+    out: list[dict[str, Any]] = []
+    anchors: set[str] = set()
+    for doc in docs:
+        name = str(doc.get("analysis") or "")
+        anchor = _anchor("sensitivity", str(doc.get("id") or name))
+        while anchor in anchors:  # the same analysis twice, e.g. on two models
+            anchor += "-2"
+        anchors.add(anchor)
+        title = entries.get(str(doc.get("id") or name), {}).get("title") or doc.get("title")
+        builder = _SENSITIVITY_BUILDERS.get(name)
+        tables, notes = builder(doc, study, style, plain, profile) if builder else ([], [])
+        figure = None
+        if name == "calibration":
+            figure = next(
+                ({"anchor": f["anchor"], "label": f["label"]}
+                 for f in figures if f["kind"] == "calibration"), None,
+            )  # fmt: skip
+        conclusion = doc.get("conclusion") or {}
+        out.append(
+            {
+                "analysis": name,
+                "anchor": anchor,
+                "title": plain(title or name.replace("_", " ")),
+                "method": _method_text(doc, plain, profile),
+                "tables": [
+                    {
+                        **t,
+                        "caption": plain(t["caption"]),
+                        "rows": [[plain(c) for c in r] for r in t["rows"]],
+                    }
+                    for t in tables
+                ],
+                "notes": [plain(n) for n in notes],
+                "figure": figure,
+                "holds": bool(conclusion.get("holds")),
+                "conclusion": _conclusion_text(doc, plain, profile),
+            }
+        )
+    return out
+
+
 def _disclosure(
     study: Study, results: list[dict[str, Any]], captions: dict[str, str]
 ) -> dict[str, Any] | None:
@@ -791,6 +1217,7 @@ def _places(study: Study, context: dict[str, Any]) -> dict[str, list[tuple[str, 
         ),
         "model_tables": links([t for t in tables if t["kind"] == "model"]),
         "model_figures": links([f for f in figures if f["model"]], "label"),
+        "sensitivity": [("sensitivity", "Sensitivity analyses")] if context["sensitivity"] else [],
         "provenance": [("provenance", "Provenance")],
     }
 
@@ -818,7 +1245,27 @@ def _contents(context: dict[str, Any]) -> list[dict[str, Any]]:
                 ],
             }
         )
-    out.append({"anchor": "methods", "title": "Methods", "children": []})
+    if context["sensitivity"]:
+        out.append(
+            {
+                "anchor": "sensitivity",
+                "title": "Sensitivity analyses",
+                "children": [
+                    {"anchor": s["anchor"], "title": s["title"]} for s in context["sensitivity"]
+                ],
+            }
+        )
+    out.append(
+        {
+            "anchor": "methods",
+            "title": "Methods",
+            "children": (
+                [{"anchor": "methods-sensitivity", "title": "Sensitivity analyses (methods)"}]
+                if context["methods"].get("sensitivity")
+                else []
+            ),
+        }
+    )
     if context["scorecard"]:
         out.append({"anchor": "published", "title": context["scorecard_title"], "children": []})
     if context["disclosure"]:
@@ -924,6 +1371,24 @@ def _markdown(context: dict[str, Any]) -> str:
                 f"{md_text(fig['caption'], line_start=True)} File: {md_text(fig['file'])}",
                 "",
             ]
+    if context["sensitivity"]:
+        parts += ["## Sensitivity analyses", ""]
+        parts += [
+            "Each analysis is described under Methods; the last sentence of each says "
+            "whether the paper's conclusion still holds.",
+            "",
+        ]
+        for s in context["sensitivity"]:
+            parts += [f"### {md_text(s['title'])}", ""]
+            for table in s["tables"]:
+                parts += [f"**{md_text(table['caption'])}**", ""]
+                parts += _md_table(table["header"], table["rows"])
+            parts += [f"- {md_text(note)}" for note in s["notes"]]
+            if s["notes"]:
+                parts.append("")
+            if s["figure"]:
+                parts += [f"Calibration plot: {md_text(s['figure']['label'])}.", ""]
+            parts += [f"**{md_text(s['conclusion'])}**", ""]
     parts += ["## Methods", ""]
     methods = context["methods"]
     for key, heading in (("cohort", "Cohort"), ("statistics", "Statistical analysis")):
@@ -942,28 +1407,38 @@ def _markdown(context: dict[str, Any]) -> str:
     if methods["missing"]:
         parts += ["### Missing data", ""]
         parts += [md_text(p, line_start=True) + "\n" for p in methods["missing"]]
+    if methods.get("sensitivity"):
+        parts += ["### Sensitivity analyses", ""]
+        parts += [
+            "The sensitivity analyses below were run on the same data; each has its results "
+            "and conclusion under Sensitivity analyses.\n"
+        ]
+        parts += [md_text(p, line_start=True) + "\n" for p in methods["sensitivity"]]
     if methods["software"]:
         parts += ["### Software", ""]
         parts += [md_text(p, line_start=True) + "\n" for p in methods["software"]]
     if context["normality"]:
         parts += ["### Tests of normality", ""]
         parts += [to_markdown(g) for g in context["normality"]]
-    if context["scorecard"]:
+    card = context["scorecard"]
+    if card:
         parts += [f"## {md_text(context['scorecard_title'])}", ""]
-        parts += [_scorecard_intro(context), ""]
-        ours = "Reproduced p" if context["own_data"] else "This analysis p"
-        parts += _md_table(
-            ["Table", "Variable", "Published p", ours, f"Same side of {context['alpha']}"],
-            [
-                [r["table_caption"], r["variable_label"], r["published"], r["ours"],
-                 "yes" if r["agree"] else "NO"]
-                for r in context["scorecard"]
-            ],
-        )  # fmt: skip
+        parts += [f"**{md_text(card['headline'])}.** " + _scorecard_intro(context), ""]
+        if card["misses"]:
+            heading = "Not reproduced" if context["own_data"] else "Differences"
+            parts += [f"{heading}:", ""]
+            ours = "reproduced" if context["own_data"] else "here"
+            parts += [
+                "- " + md_text(f"{m['table']}, {m['figure']}: published {m['published']}, "
+                               f"{ours} {m['ours']} ({m['why']})")
+                for m in card["misses"]
+            ]  # fmt: skip
+            if card["more_misses"]:
+                parts += [f"- and {card['more_misses']} more"]
+            parts += [""]
         parts += [
-            f'Published p "ns" or "&lt; 0.05": the paper states only whether the difference '
-            f"was significant. Agreement on the side of {context['alpha']} is the check; the "
-            "p-values themselves differ with the data.",
+            f"Every published figure beside ours, with the rule applied to each: "
+            f"[{card['href']}]({card['href']}).",
             "",
         ]
     disclosure = context["disclosure"]
@@ -1035,15 +1510,16 @@ _CHECKLIST_INTRO = (
 
 def _scorecard_intro(context: dict[str, Any]) -> str:
     alpha = context["alpha"]
+    rules = (
+        "counts exact; percentages, medians and ranges at the printed precision; p-values "
+        f"within a factor of 2 and on the same side of {alpha}"
+    )
     if context["own_data"]:
-        return (
-            f"Each p-value the paper states, beside the one reproduced here: do both fall on "
-            f"the same side of {alpha}?"
-        )
+        return f"Each figure the paper publishes, regenerated here ({rules})."
     return (
-        f"Each p-value the paper states, beside the one from these data, which are not the "
-        f"paper's: a different side of {alpha} is a difference between the cohorts, not a "
-        "failed reproduction."
+        f"Each figure the paper publishes, beside the same figure from these data ({rules}). "
+        "These data are not the paper's: a figure that differs is a difference between the "
+        "cohorts, not an error."
     )
 
 

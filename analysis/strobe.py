@@ -30,6 +30,7 @@ PLACES = (
     "outcome_tables",
     "model_tables",
     "model_figures",
+    "sensitivity",
     "provenance",
 )
 

@@ -32,6 +32,7 @@ FIGURE_KEYS = {
     "predicted_probability": _COMMON_FIGURE_KEYS | {"model", "x"},
     "flow": _COMMON_FIGURE_KEYS,
     "missing": _COMMON_FIGURE_KEYS | {"variables", "where"},
+    "calibration": _COMMON_FIGURE_KEYS | {"model", "groups", "results"},
 }
 
 
@@ -120,8 +121,21 @@ class Study:
         return self.raw.get("figures", [])
 
     @property
-    def published(self) -> dict[str, Any]:
-        return self.raw.get("published", {})
+    def sensitivity(self) -> list[dict[str, Any]]:
+        """The sensitivity analyses, each with its ``id`` (default: the analysis name)."""
+        return [{"id": e.get("id", e["analysis"]), **e} for e in self.raw.get("sensitivity", [])]
+
+    @property
+    def published(self) -> list[dict[str, Any]]:
+        """Every figure the paper publishes, one checked entry each (analysis/published.py):
+        from the file ``published: {file: ...}`` names, or the inline counts and p-values.
+
+        Read and checked when asked for (the scorecard, ``analysis.published``), not when
+        the study loads: a study file copied elsewhere without its published figures
+        still runs every table."""
+        from analysis.published import published_entries  # it reads Study: import here
+
+        return published_entries(self)
 
     @property
     def identifiers(self) -> list[str]:
@@ -295,6 +309,26 @@ def _check_references(where: Path, raw: dict[str, Any], variables: dict[str, Var
                     f"{where}: figures[{i}].x: '{fig['x']}' is not a predictor of model "
                     f"'{fig['model']}'"
                 )
+    analyses: set[str] = set()
+    for i, entry in enumerate(raw.get("sensitivity", [])):
+        key = f"sensitivity[{i}]"
+        name = entry.get("id", entry["analysis"])
+        if name in analyses:
+            raise StudyFileError(f"{where}: {key}: '{name}' is used twice (give it an id)")
+        analyses.add(name)
+        if "model" in entry and entry["model"] not in models:
+            raise StudyFileError(
+                f"{where}: {key}.model: '{entry['model']}' is not a model of the study "
+                f"(models: {', '.join(models) or 'none'})"
+            )
+        for option in ("adjust", "auxiliary"):
+            for variable in entry.get(option, []):
+                need(variable, f"{key}.{option}")
+        for option in ("group_variable", "dose_variable"):
+            if option in entry:
+                need(entry[option], f"{key}.{option}")
+        for variable in entry.get("per", {}):
+            need(variable, f"{key}.per")
     for i, model in enumerate(raw.get("models", [])):
         key = f"models[{i}]"
         if model["id"] in seen:

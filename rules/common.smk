@@ -50,6 +50,18 @@ except AnalysisError as exc:
     _refuse(exc)
 OUTPUT_IDS = STUDY.output_ids()
 FIGURE_STEMS = [figure["id"] for figure in STUDY.figures]
+SENSITIVITY_IDS = [entry["id"] for entry in STUDY.sensitivity]
+# Analyses that use both cores (the bootstrap's resamples are fitted in parallel).
+PARALLEL_SENSITIVITY = {
+    e["id"] for e in STUDY.sensitivity if e["analysis"] == "bootstrap"
+}
+_published = STUDY.raw.get("published")
+PUBLISHED_FILE = (
+    str(Path(STUDY_FILE).parent / _published["file"])
+    if isinstance(_published, dict) and "file" in _published
+    else None
+)
+SCORECARD = bool(_published)
 # Options the rendering steps pass on (lists: each item is quoted on its own).
 DISCLOSURE_OPTIONS = (
     ["--disclosure", config["disclosure"]] if config.get("disclosure") else []
@@ -67,6 +79,7 @@ FINGERPRINT = run_fingerprint(
         "data": DATA_FILE,
         "mapping": MAPPING,
         "synthetic_params": SYNTH_PARAMS,
+        "published": PUBLISHED_FILE,
     },
     config,
 )

@@ -39,6 +39,10 @@ rule report:
         flow="results/flow.json",
         validation="results/validation.json",
         figures=expand("reports/figures/{stem}.png", stem=FIGURE_STEMS),
+        sensitivity=expand(
+            "results/sensitivity/{analysis}.json", analysis=SENSITIVITY_IDS
+        ),
+        published=[PUBLISHED_FILE] if PUBLISHED_FILE else [],
     output:
         html="reports/report.html",
         md="reports/report.md",
@@ -62,7 +66,8 @@ rule report:
     shell:
         "python -m analysis report --study {params.study:q} --results {input.results:q} "
         "--flow {input.flow:q} --validation {input.validation:q} "
-        "--figures {input.figures:q} --inputs {params.inputs:q} "
+        "--figures {input.figures:q} --sensitivity {input.sensitivity:q} "
+        "--inputs {params.inputs:q} "
         "--data-label {params.label:q} --listing-max-rows {params.listing_max_rows:q} "
         "--settings-sha256 {params.settings_sha256:q} --out {output.html:q} "
         "{params.display:q} > {log:q} 2>&1"

@@ -21,6 +21,7 @@ import pandas as pd
 from analysis.disclosure import Profile, apply_to_flow, apply_to_result
 from analysis.errors import AnalysisError
 from analysis.figures.boxplot import draw_boxplot
+from analysis.figures.calibration import draw_calibration
 from analysis.figures.flow import draw_flow
 from analysis.figures.forest import draw_forest
 from analysis.figures.missing import draw_missing
@@ -76,6 +77,7 @@ KINDS: dict[str, Drawer] = {
     "predicted_probability": draw_predicted_probability,
     "flow": draw_flow,
     "missing": draw_missing,
+    "calibration": draw_calibration,
 }
 
 

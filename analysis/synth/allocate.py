@@ -3,8 +3,12 @@
 Why by hand: no maintained library offers "allocate k successes over cells
 proportionally with integer counts" (Hamilton's largest-remainder method) or
 Latin-hypercube draws *within* arbitrary cells, vectorised. Both are a few
-lines of numpy; they are what makes published counts exact at n = 401 and
-null comparisons reliably null (every cell gets the same distribution).
+lines of numpy; the first is what makes published counts exact at n = 401.
+The generator no longer stratifies variables the paper found not to differ
+(that planted them equal across groups, p-values near 1); it draws them from
+one distribution for everybody. ``stratified_uniform`` stays for other users.
+``pinned_sample`` / ``pinned_capped_sample`` place published "median (min, max)"
+summaries exactly, the latter with a plausibility cap per row.
 """
 
 from __future__ import annotations
@@ -143,3 +147,77 @@ def pinned_sample(
         x[1 : half - 1] = np.clip(x[1 : half - 1], low, lower)
         x[half + 1 : -1] = np.clip(x[half + 1 : -1], upper, high)
     return rng.permutation(np.sort(x))
+
+
+def pinned_capped_sample(
+    median: float,
+    low: float,
+    high: float,
+    decimals: int,
+    caps: np.ndarray,
+    rng: np.random.Generator,
+) -> np.ndarray:
+    """One value per row, each <= its row's cap, whose median, min and max are the targets.
+
+    Like :func:`pinned_sample`, for published "median (min, max)" summaries whose
+    values must also be plausible row by row (an onset within the course, ventilator
+    days within the ICU stay). Each row draws from the log-normal truncated to
+    [low, min(high, cap)]; the row with the largest draw among those whose cap admits
+    ``high`` takes ``high``, the smallest draw takes ``low``, and the middle order
+    statistics take the median (for an even count the two grid values either side of
+    it, e.g. 39 and 40 h for 39.5 h). Values between are clipped into their half.
+    A cap below ``low`` or a median no row can hold is a ValueError.
+    """
+    caps = np.asarray(caps, dtype=float)
+    k = caps.size
+    if k == 0:
+        return np.empty(0)
+    top = np.minimum(caps, high)
+    if (top < low).any():
+        raise ValueError(f"a cap below the published minimum {low}: {sorted(caps)}")
+    spread = max(np.log(high / median), np.log(median / low)) / 2.0
+
+    def draw(lo: np.ndarray | float, hi: np.ndarray | float, size: int) -> np.ndarray:
+        """Log-normal draws truncated to [lo, hi], rounded."""
+        cdf = stats.norm.cdf
+        a = cdf(np.log(lo / median) / spread)
+        b = cdf(np.log(np.maximum(hi, lo) / median) / spread)
+        u = a + (b - a) * rng.random(size)
+        z = stats.norm.ppf(np.clip(u, 1e-12, 1 - 1e-12))
+        return np.round(np.clip(median * np.exp(spread * z), lo, hi), decimals)
+
+    if k == 1:
+        return np.array([min(float(median), float(top[0]))])
+    if k == 2:  # the published median is the mean of the minimum and the maximum
+        x = np.array([high, low], float) if caps[0] >= caps[1] else np.array([low, high], float)
+        if (x > caps).any():
+            raise ValueError(f"no placement of {low} and {high} fits the caps {sorted(caps)}")
+        return x
+    x = draw(low, top, k)
+    can_top = np.flatnonzero(caps >= high)
+    if can_top.size:
+        x[can_top[np.argmax(x[can_top])]] = high
+    order = np.argsort(x + rng.random(k) * 1e-9, kind="stable")
+    x[order[0]] = low
+    half = k // 2
+    unit = 10.0**-decimals
+    if k % 2:
+        lower = upper = float(median)
+        mids = [order[half]]
+    else:
+        lower = np.floor(np.round(median / unit, 6)) * unit
+        upper = 2 * median - lower
+        mids = [order[half - 1], order[half]]
+    # values on the wrong side of the median are drawn again inside their half
+    below, above = order[1:half], order[half + 1 : -1]
+    bad = below[x[below] > lower]
+    x[bad] = draw(low, np.minimum(lower, top[bad]), bad.size)
+    bad = above[x[above] < upper]
+    x[bad] = draw(upper, np.maximum(top[bad], upper), bad.size)
+    if k % 2:
+        x[mids[0]] = median
+    else:
+        x[mids[0]], x[mids[1]] = lower, upper
+    if (x > caps).any():
+        raise ValueError(f"no placement of median {median} fits the caps {sorted(caps)}")
+    return np.round(x, decimals)

@@ -34,7 +34,7 @@ def _spec(study: Study, kind: str) -> dict[str, Any]:
 
 def test_every_kind_is_declared(study: Study) -> None:
     kinds = {f.get("kind", "boxplot") for f in study.figures}
-    assert kinds == {"boxplot", "forest", "predicted_probability", "flow", "missing"}
+    assert kinds == {"boxplot", "forest", "predicted_probability", "flow", "missing", "calibration"}
 
 
 def test_drawn_twice_byte_identical(inputs: FigureInputs, tmp_path: Path) -> None:
