@@ -12,8 +12,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
-
 from analysis import yaml_safe
 from analysis.errors import StudyFileError
 from analysis.model_spec import predictor_names
@@ -83,13 +81,7 @@ def load_published(path: str | Path, study: Study) -> list[dict[str, Any]]:
             f"{where}: cannot read the published-figures file named by "
             f"{Path(study.path).name} ({exc.strerror})"
         ) from exc
-    try:
-        raw = yaml_safe.load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise StudyFileError(f"{where}: not valid YAML{at}: {problem}") from exc
+    raw = yaml_safe.load_file_text(text, where)
     if not isinstance(raw, dict):
         raise StudyFileError(f"{where}: (top level): expected a mapping with 'entries'")
     err = first_error(published_schema(), raw)

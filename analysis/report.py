@@ -1110,7 +1110,10 @@ def _sensitivity(
         anchors.add(anchor)
         title = entries.get(str(doc.get("id") or name), {}).get("title") or doc.get("title")
         builder = _SENSITIVITY_BUILDERS.get(name)
-        tables, notes = builder(doc, study, style, plain, profile) if builder else ([], [])
+        if doc.get("not_run"):  # the data could not support it; the conclusion says why
+            tables, notes = [], []
+        else:
+            tables, notes = builder(doc, study, style, plain, profile) if builder else ([], [])
         figure = None
         if name == "calibration":
             figure = next(

@@ -345,13 +345,7 @@ def load_study(path: str | Path) -> Study:
         text = where.read_text(encoding="utf-8")
     except OSError as exc:
         raise StudyFileError(f"{where}: cannot read study file ({exc.strerror})") from exc
-    try:
-        raw = yaml_safe.load(text)  # no duplicate keys, no alias bombs
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise StudyFileError(f"{where}: not valid YAML{at}: {problem}") from exc
+    raw = yaml_safe.load_file_text(text, where)
     if not isinstance(raw, dict):
         raise StudyFileError(f"{where}: (top level): expected a mapping of keys, got {raw!r:.40}")
     unknown_kind = unknown_kind_message(raw)  # before the schema: its message is clearer

@@ -148,9 +148,18 @@ def step_errors(logs: Path, since: float) -> list[tuple[Path, str]]:
 
 #: The assembled report: rebuilt by every run whose inputs, code or settings differ.
 REPORT_FILES = ("report.html", "report.md", "provenance.json")
-#: Rendered tables and figures: rebuilt by every step when the inputs or the code differ
-#: (their rules carry those checksums as params), so they may go only then.
-REPORT_FOLDERS = ("tables", "figures")
+#: Rendered tables and figures, the combined manuscript files and the scorecard: rebuilt
+#: by every step when the inputs or the code differ (their rules carry those checksums as
+#: params), so they may go only then.
+REPORT_FOLDERS = (
+    "tables",
+    "figures",
+    "tables.docx",
+    "tables.xlsx",
+    "tables.tex",
+    "reproduction.html",
+    "reproduction.md",
+)
 
 
 def _recorded(provenance: Path) -> dict | None:

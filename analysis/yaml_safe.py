@@ -153,3 +153,17 @@ def _check_duplicate_keys(loader: yaml.SafeLoader, root: Node) -> None:
                     key_node.start_mark,
                 )
             first[key] = key_node
+
+
+def load_file_text(text: str, where: object) -> Any:
+    """:func:`load` for a study-side file (study, published figures): a YAML error
+    becomes one StudyFileError line naming the file and the position."""
+    from analysis.errors import StudyFileError
+
+    try:
+        return load(text)  # no duplicate keys, no alias bombs
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise StudyFileError(f"{where}: not valid YAML{at}: {problem}") from exc

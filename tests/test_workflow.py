@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 import zipfile
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -50,6 +51,28 @@ def test_report_artefacts_exist(workdir, study):
     assert (workdir / "results" / "tables" / "table2.json").exists()
     for step in ("synth", "validate", "derive", "report", "figures"):
         assert (workdir / "logs" / f"{step}.log").exists()
+    for name in ("tables.docx", "tables.xlsx", "tables.tex", "reproduction.html"):
+        assert (reports / name).exists(), name
+
+
+def test_report_reproduces_every_published_figure_and_each_sensitivity_analysis(workdir, study):
+    """The default run's scorecard says M of M, and every sensitivity analysis the study
+    file declares has its section and its paragraph in the Methods."""
+    published = len(study.published)
+    card = json.loads((workdir / "results" / "scorecard.json").read_text())
+    assert card["n_total"] == published and card["n_reproduced"] == published, card["misses"]
+    headline = f"{published} of {published} published figures reproduced"
+    assert headline in (workdir / "reports" / "reproduction.html").read_text()
+    html = (workdir / "reports" / "report.html").read_text()
+    assert headline in html
+    methods = unescape(html.split('id="methods"')[1])
+    for entry in study.sensitivity:
+        result = json.loads(
+            (workdir / "results" / "sensitivity" / f"{entry['id']}.json").read_text()
+        )
+        assert f'id="sensitivity-{entry["id"]}"' in html
+        assert result["title"] in methods  # named in the Methods as in its section
+        assert result["conclusion"]["text"] or result["conclusion"]["holds"] is not None
 
 
 def test_second_run_does_nothing(workdir):

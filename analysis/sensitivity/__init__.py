@@ -11,7 +11,11 @@ from __future__ import annotations
 from importlib import import_module
 from typing import Any
 
-__all__ = ["ANALYSES", "run_analysis"]
+import numpy as np
+
+from analysis.errors import AnalysisError
+
+__all__ = ["ANALYSES", "not_run", "run_analysis"]
 
 #: analysis name -> (module, function, takes the tables' results)
 ANALYSES: dict[str, tuple[str, str, bool]] = {
@@ -54,6 +58,42 @@ def run_analysis(
     kwargs = {**_kwargs(entry), **overrides}
     if takes_results:
         kwargs["results"] = results
-    out = run(cohort, study, **kwargs)
+    try:
+        out = run(cohort, study, **kwargs)
+    except AnalysisError as exc:  # the data cannot support it: say so in the report
+        out = not_run(entry, str(exc))
+    except np.linalg.LinAlgError as exc:  # e.g. an imputation model singular on few rows
+        out = not_run(entry, f"a model of the analysis is singular on these data ({exc})")
     out["id"] = entry.get("id", entry["analysis"])
     return out
+
+
+def not_run(entry: dict[str, Any], reason: str) -> dict[str, Any]:
+    """The result of an analysis these data cannot support (e.g. a model that separates):
+    the report shows why, and the paper's conclusion is neither confirmed nor refuted."""
+    name = entry["analysis"]
+    return {
+        "kind": "sensitivity",
+        "analysis": name,
+        "title": entry.get("title") or TITLES[name],
+        "method": "",
+        "not_run": reason,
+        "conclusion": {
+            "albumin_independent": None,
+            "diabetic_nephropathy_independent": None,
+            "holds": None,
+            "text": f"Not run on these data: {reason}.",
+        },
+    }
+
+
+#: Titles of analyses that could not run (a finished analysis gives its own).
+TITLES = {
+    "tests_switch": "Sensitivity of the summary tables to the choice of test",
+    "models": "Sensitivity of the logistic model to Firth's correction, adjustment and scaling",
+    "evalue": "E-values: robustness of the associations to unmeasured confounding",
+    "bootstrap": "Bootstrap confidence intervals of the adjusted odds ratios",
+    "imputation": "Multiple imputation versus complete cases",
+    "calibration": "Calibration and discrimination",
+    "dose_table": "Suggested starting doses and the toxic daily doses observed",
+}

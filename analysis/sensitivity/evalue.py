@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from analysis.derive import apply_where
+from analysis.errors import AnalysisError
 from analysis.model_spec import model_predictors
 from analysis.sensitivity.models import (
     INCREMENTS,
@@ -77,6 +78,12 @@ _CONVERSION_TEXT = {
 def _entry(
     term: str, label: str, per: str, k: float, row: dict[str, Any], prevalence: float
 ) -> dict[str, Any]:
+    values = (row["odds_ratio"], row["ci_low"], row["ci_high"])
+    if any(v is None or not 0.0 < v < math.inf for v in values):
+        raise AnalysisError(
+            f"the odds ratio of {label} or its CI is not estimable (separation), so no "
+            "E-value can be computed"
+        )
     rr, conversion = or_to_rr(row["odds_ratio"], prevalence)
     rr_low, _ = or_to_rr(row["ci_low"], prevalence)
     rr_high, _ = or_to_rr(row["ci_high"], prevalence)

@@ -183,7 +183,13 @@ def rescale(term: dict[str, Any], k: float) -> dict[str, Any]:
     profile likelihood of k·B is that of B reparametrised). The p-value is unchanged."""
 
     def power(v: float | None) -> float | None:
-        return None if v is None else float(math.exp(k * math.log(v)))
+        """v**k; an interval open to 0 or infinity (separation) stays open (None for
+        infinity, which JSON cannot hold)."""
+        if v is None or math.isinf(v):
+            return None if v is None or k > 0 else 0.0
+        if v <= 0.0:
+            return 0.0 if k > 0 else None
+        return float(math.exp(k * math.log(v)))
 
     low, high = power(term["ci_low"]), power(term["ci_high"])
     if k < 0:

@@ -104,6 +104,7 @@ def test_report_names_the_checksums_of_the_files_on_disk(site):
     on_disk = {
         file_sha256(site / "data_raw" / HOSTILE_NAME),
         file_sha256(site / "studies" / "baclofen_ckd.yaml"),
+        file_sha256(site / "studies" / "baclofen_ckd.published.yaml"),  # the scorecard's
     }
     assert _provenance_checksums(site) == on_disk
 
