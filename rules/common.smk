@@ -107,7 +107,9 @@ def input_options():
 
 def report_inputs():
     """The files the report checksums in its provenance (quoted item by item with `:q`)."""
-    return [p for p in (INPUT_DATA, STUDY_FILE, MAPPING, SYNTH_PARAMS, PUBLISHED_FILE) if p]
+    return [
+        p for p in (INPUT_DATA, STUDY_FILE, MAPPING, SYNTH_PARAMS, PUBLISHED_FILE) if p
+    ]
 
 
 def data_label():
