@@ -370,12 +370,15 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
     _guard([args.study, *args.results, *([args.flow] if args.flow else [])], outputs)
     study = load_study(args.study)
     own = args.data_label.strip().lower().startswith("synthetic")
-    card = score(
-        study,
-        _results_by_id(args.results),
-        read_json(args.flow) if args.flow else None,
-        own_data=own,
-    )
+    results = _results_by_id(args.results)
+    flow = read_json(args.flow) if args.flow else None
+    profile = _disclosure(args)
+    if profile is not None:  # a suppressed count is compared as withheld, never shown
+        from analysis.disclosure import apply_to_flow, apply_to_result
+
+        results = {key: apply_to_result(doc, profile) for key, doc in results.items()}
+        flow = apply_to_flow(flow, profile) if flow else None
+    card = score(study, results, flow, own_data=own)
     write_scorecard(card, study, args.html, args.md, args.json)
     print(card["headline"])
     return 0
@@ -625,6 +628,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--html", required=True)
     p.add_argument("--md", required=True)
     p.add_argument("--json", required=True)
+    _add_disclosure(p)
     _add_study(p)
     p.set_defaults(func=cmd_scorecard)
 

@@ -46,9 +46,10 @@ rule scorecard:
     params:
         study=STUDY_FILE,
         label=data_label(),
+        disclosure=DISCLOSURE_OPTIONS,
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
         "python -m analysis scorecard --study {params.study:q} --results {input.results:q} "
         "--flow {input.flow:q} --data-label {params.label:q} --html {output.html:q} "
-        "--md {output.md:q} --json {output.json:q} > {log:q} 2>&1"
+        "--md {output.md:q} --json {output.json:q} {params.disclosure:q} > {log:q} 2>&1"

@@ -136,3 +136,14 @@ def test_manuscript_and_report_are_protected(protected, results, study, tmp_path
     assert "Withheld" in html
     cells = _html_cells(html)
     assert cells.count(SUPPRESSED) >= sum(c == SUPPRESSED for row in grid.rows for c in row)
+
+
+def test_scorecard_under_a_profile_shows_no_small_count(results, study):
+    from analysis.scorecard import score
+
+    profile = load_profile("threshold")
+    protected = {key: apply_to_result(doc, profile) for key, doc in results.items()}
+    card = score(study, protected, None, own_data=True)
+    small = [e for e in card["entries"] if e["kind"] == "count" and e["value"] < 10]
+    assert small  # the paper publishes counts below 10 (seizure 5, PD 2, ...)
+    assert all(e["ours"] is None for e in small), [e for e in small if e["ours"] is not None]
