@@ -387,6 +387,7 @@ def score(
     for entry in study.published:
         ours, why = _regenerate(entry, study, results, flow, cohort)
         expected = entry["significant"] if entry["kind"] == "significance" else entry["value"]
+        withheld = ours is None and "withheld" in why  # disclosure control, not a miss
         if ours is None:
             ok, reason = False, why
         else:
@@ -406,11 +407,16 @@ def score(
                 "ours_text": _ours_text(entry, None if ours is None else float(ours)),
                 "published_text": _published_text(entry, alpha),
                 "reproduced": bool(ok),
+                "withheld": withheld,
                 "rule": rule_text(entry, alpha),
                 "why_not": "" if ok else reason,
             }
         )
     n_ok = sum(e["reproduced"] for e in entries)
+    n_withheld = sum(e["withheld"] for e in entries)
+    line = headline(n_ok, len(entries), own_data)
+    if n_withheld:
+        line += f"; {n_withheld} withheld under disclosure control"
     return {
         "kind": "scorecard",
         "study": study.id,
@@ -423,9 +429,10 @@ def score(
         ),
         "n_reproduced": n_ok,
         "n_total": len(entries),
-        "headline": headline(n_ok, len(entries), own_data),
+        "n_withheld": n_withheld,
+        "headline": line,
         "entries": entries,
-        "misses": [e for e in entries if not e["reproduced"]],
+        "misses": [e for e in entries if not e["reproduced"] and not e["withheld"]],
     }
 
 
@@ -523,7 +530,13 @@ def render_markdown(card: dict[str, Any], study: Study) -> str:
         head = ["Figure", "Group", "Published", words["ours"], "Rule", "Result", "Source"]
         parts += [_md_row(head), "| " + " | ".join("---" for _ in head) + " |"]
         for e in sec["rows"]:
-            result = words["yes"] if e["reproduced"] else f"{words['no']}: {e['why_not']}"
+            result = (
+                words["yes"]
+                if e["reproduced"]
+                else f"withheld: {e['why_not']}"
+                if e["withheld"]
+                else f"{words['no']}: {e['why_not']}"
+            )
             parts.append(
                 _md_row(
                     [

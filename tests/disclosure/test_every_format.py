@@ -147,3 +147,5 @@ def test_scorecard_under_a_profile_shows_no_small_count(results, study):
     small = [e for e in card["entries"] if e["kind"] == "count" and e["value"] < 10]
     assert small  # the paper publishes counts below 10 (seizure 5, PD 2, ...)
     assert all(e["ours"] is None for e in small), [e for e in small if e["ours"] is not None]
+    assert all(e["withheld"] for e in small) and not any(e["withheld"] for e in card["misses"])
+    assert card["headline"].endswith(f"{card['n_withheld']} withheld under disclosure control")
