@@ -13,6 +13,7 @@ from analysis.errors import AnalysisError
 from analysis.fingerprint import run_fingerprint
 from analysis.study import load_study
 from analysis.workflow import remove_stale_report
+from snakemake.settings.types import DeploymentMethod
 
 
 def _refuse(message):
@@ -70,6 +71,15 @@ DISPLAY_OPTIONS = (
     ["--number-style", config["number_style"]] if config.get("number_style") else []
 ) + DISCLOSURE_OPTIONS
 ENV = "../envs/analysis.yaml"
+# The interpreter every step runs: the one running Snakemake (the project's .venv), so
+# `.venv/bin/snakemake` works without an activated environment; with --use-conda, the
+# environment's own `python`, which Snakemake puts first on PATH.
+_SETTINGS = workflow.deployment_settings
+PYTHON = (
+    "python"
+    if _SETTINGS is not None and DeploymentMethod.CONDA in _SETTINGS.deployment_method
+    else sys.executable
+)
 
 # What every result depends on: the named files' content, the package's code and the
 # configuration (a report made with other settings is stale too).

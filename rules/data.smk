@@ -13,6 +13,7 @@ rule synth:
     resources:
         mem_mb=2000,
     params:
+        python=PYTHON,
         study=STUDY_FILE,
         assumptions=SYNTH_PARAMS,
         n=config["synthetic"]["n"],
@@ -20,7 +21,7 @@ rule synth:
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis synth --n {params.n:q} --seed {params.seed:q} "
+        "{params.python:q} -m analysis synth --n {params.n:q} --seed {params.seed:q} "
         "--params {params.assumptions:q} --study {params.study:q} --out {output:q} "
         "> {log:q} 2>&1"
 
@@ -38,13 +39,14 @@ rule validate:
     resources:
         mem_mb=4000,
     params:
+        python=PYTHON,
         data=input_data,
         study=STUDY_FILE,
         options=input_options(),
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis validate {params.data:q} --study {params.study:q} "
+        "{params.python:q} -m analysis validate {params.data:q} --study {params.study:q} "
         "{params.options:q} --json-out {output:q} > {log:q} 2>&1"
 
 
@@ -63,12 +65,13 @@ rule derive:
     resources:
         mem_mb=4000,
     params:
+        python=PYTHON,
         data=input_data,
         study=STUDY_FILE,
         options=input_options(),
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis derive {params.data:q} --study {params.study:q} "
+        "{params.python:q} -m analysis derive {params.data:q} --study {params.study:q} "
         "{params.options:q} --validated {input.validation:q} --out {output.cohort:q} "
         "--flow {output.flow:q} > {log:q} 2>&1"

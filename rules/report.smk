@@ -21,13 +21,14 @@ rule figures:
     resources:
         mem_mb=4000,
     params:
+        python=PYTHON,
         study=STUDY_FILE,
         out_dir=output_dir,
         disclosure=DISCLOSURE_OPTIONS,
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis figures {input.cohort:q} --study {params.study:q} "
+        "{params.python:q} -m analysis figures {input.cohort:q} --study {params.study:q} "
         "--results {input.results:q} --flow {input.flow:q} "
         "--out-dir {params.out_dir:q} {params.disclosure:q} > {log:q} 2>&1"
 
@@ -55,6 +56,7 @@ rule report:
     resources:
         mem_mb=1000,
     params:
+        python=PYTHON,
         study=STUDY_FILE,
         inputs=report_inputs(),
         label=data_label(),
@@ -64,7 +66,7 @@ rule report:
         settings_sha256=FINGERPRINT["settings"],
         display=DISPLAY_OPTIONS,
     shell:
-        "python -m analysis report --study {params.study:q} --results {input.results:q} "
+        "{params.python:q} -m analysis report --study {params.study:q} --results {input.results:q} "
         "--flow {input.flow:q} --validation {input.validation:q} "
         "--figures {input.figures:q} --sensitivity {input.sensitivity:q} "
         "--inputs {params.inputs:q} "

@@ -18,11 +18,12 @@ rule sensitivity:
     resources:
         mem_mb=2000,
     params:
+        python=PYTHON,
         study=STUDY_FILE,
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis sensitivity {input.cohort:q} --study {params.study:q} "
+        "{params.python:q} -m analysis sensitivity {input.cohort:q} --study {params.study:q} "
         "--id {wildcards.analysis:q} --results {input.results:q} --workers {threads} "
         "--out {output:q} > {log:q} 2>&1"
 
@@ -44,12 +45,13 @@ rule scorecard:
     resources:
         mem_mb=1000,
     params:
+        python=PYTHON,
         study=STUDY_FILE,
         label=data_label(),
         disclosure=DISCLOSURE_OPTIONS,
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis scorecard --study {params.study:q} --results {input.results:q} "
+        "{params.python:q} -m analysis scorecard --study {params.study:q} --results {input.results:q} "
         "--flow {input.flow:q} --data-label {params.label:q} --html {output.html:q} "
         "--md {output.md:q} --json {output.json:q} {params.disclosure:q} > {log:q} 2>&1"

@@ -17,11 +17,12 @@ rule result:
     resources:
         mem_mb=4000,
     params:
+        python=PYTHON,
         study=STUDY_FILE,
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis result {input.cohort:q} --study {params.study:q} "
+        "{params.python:q} -m analysis result {input.cohort:q} --study {params.study:q} "
         "--id {wildcards.output_id:q} --out {output:q} > {log:q} 2>&1"
 
 
@@ -40,6 +41,7 @@ rule render:
     resources:
         mem_mb=1000,
     params:
+        python=PYTHON,
         base=output_base,
         formats=config["formats"],
         listing_max_rows=LISTING_MAX_ROWS,
@@ -48,7 +50,7 @@ rule render:
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis render {input:q} --out-base {params.base:q} "
+        "{params.python:q} -m analysis render {input:q} --out-base {params.base:q} "
         "--study {params.study:q} --formats {params.formats:q} "
         "--listing-max-rows {params.listing_max_rows:q} {params.display:q} > {log:q} 2>&1"
 
@@ -68,12 +70,13 @@ rule manuscript:
     resources:
         mem_mb=1000,
     params:
+        python=PYTHON,
         study=STUDY_FILE,
         listing_max_rows=LISTING_MAX_ROWS,
         display=DISPLAY_OPTIONS,
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
-        "python -m analysis manuscript --results {input:q} --study {params.study:q} "
+        "{params.python:q} -m analysis manuscript --results {input:q} --study {params.study:q} "
         "--docx {output.docx:q} --xlsx {output.xlsx:q} --tex {output.tex:q} "
         "--listing-max-rows {params.listing_max_rows:q} {params.display:q} > {log:q} 2>&1"

@@ -3,7 +3,6 @@ of the whole Snakemake workflow (shared by tests/test_workflow.py and tests/tool
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -11,6 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+from support import env_without
 
 from analysis.derive import derive_cohort
 from analysis.models import build_model
@@ -57,7 +57,7 @@ def _workflow_copy(template: Path, work: Path) -> Path:
 
 
 def _run_workflow(work: Path) -> Path:
-    env = {**os.environ, "PATH": f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}"}
+    env = env_without(SNAKEMAKE.parent)  # the rules name their interpreter themselves
     out = subprocess.run(
         [str(SNAKEMAKE), "--cores", "2"], cwd=work, capture_output=True, text=True, env=env
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from pathlib import Path
 
@@ -21,3 +22,11 @@ def one_line(exc: pytest.ExceptionInfo, *parts: str) -> str:
     for part in parts:
         assert part in message, f"{part!r} not in {message!r}"
     return message
+
+
+def env_without(bin_dir: Path) -> dict[str, str]:
+    """This process's environment with ``bin_dir`` taken off PATH: a workflow started as
+    ``.venv/bin/snakemake`` must find its interpreter without an activated environment."""
+    keep = [p for p in os.environ.get("PATH", "").split(os.pathsep)
+            if p and Path(p).resolve() != Path(bin_dir).resolve()]  # fmt: skip
+    return {**os.environ, "PATH": os.pathsep.join(keep)}

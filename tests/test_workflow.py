@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess
 import sys
@@ -12,6 +11,7 @@ from html import unescape
 from pathlib import Path
 
 import pytest
+from support import env_without
 
 ROOT = Path(__file__).resolve().parents[1]
 SNAKEMAKE = Path(sys.executable).with_name("snakemake")
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.workflow
 
 
 def _snakemake(workdir: Path, *args: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PATH": f"{SNAKEMAKE.parent}{os.pathsep}{os.environ['PATH']}"}
+    env = env_without(SNAKEMAKE.parent)  # the rules name their interpreter themselves
     return subprocess.run(
         [str(SNAKEMAKE), "--cores", "2", *args],
         cwd=workdir,
