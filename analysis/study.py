@@ -8,7 +8,7 @@ test policy. Errors name the file, the key path and what is wrong, in one line.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, cached_property
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -125,14 +125,14 @@ class Study:
         """The sensitivity analyses, each with its ``id`` (default: the analysis name)."""
         return [{"id": e.get("id", e["analysis"]), **e} for e in self.raw.get("sensitivity", [])]
 
-    @property
+    @cached_property
     def published(self) -> list[dict[str, Any]]:
         """Every figure the paper publishes, one checked entry each (analysis/published.py):
         from the file ``published: {file: ...}`` names, or the inline counts and p-values.
 
         Read and checked when asked for (the scorecard, ``analysis.published``), not when
         the study loads: a study file copied elsewhere without its published figures
-        still runs every table."""
+        still runs every table. Read once per Study."""
         from analysis.published import published_entries  # it reads Study: import here
 
         return published_entries(self)

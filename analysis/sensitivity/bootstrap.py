@@ -98,18 +98,8 @@ def model_frame(cohort: pd.DataFrame, study: Study, model_id: str) -> ModelFrame
 
 def paper_claims(study: Study, model_id: str) -> dict[str, bool]:
     """{predictor: independently associated?} as the paper states it (``published``)."""
-    published = study.published
-    if isinstance(published, dict):  # the older inline form: {counts, p_values}
-        entries = [
-            {"table": e.get("table"), "variable": e.get("variable"),
-             "kind": "significance" if "significant" in e else "p_value",
-             "significant": e.get("significant"), "value": e.get("p")}
-            for e in published.get("p_values", []) or []
-        ]  # fmt: skip
-    else:  # checked entries (analysis.published)
-        entries = list(published or [])
     claims: dict[str, bool] = {}
-    for entry in entries:
+    for entry in study.published:  # checked entries (analysis.published), inline or file
         if entry.get("table") != model_id or entry.get("level") is not None:
             continue
         if entry.get("kind") == "significance" and entry.get("significant") is not None:
