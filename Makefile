@@ -14,6 +14,8 @@ MAPPING ?=
 # make report NUMBER_STYLE=lancet   prints p-values and decimals in a journal's style
 DISCLOSURE ?=
 NUMBER_STYLE ?=
+# make report N=10000000   a synthetic cohort of that many patients (default: config's 401)
+N ?=
 # The paths travel as environment variables, taken literally ($(value ...) stops make from
 # expanding them), and reach Snakemake as a config file written by `analysis run`: no file
 # name is ever read by a shell as a command.
@@ -22,6 +24,7 @@ export ANALYSIS_MAPPING := $(value MAPPING)
 export ANALYSIS_CORES := $(value CORES)
 export ANALYSIS_DISCLOSURE := $(value DISCLOSURE)
 export ANALYSIS_NUMBER_STYLE := $(value NUMBER_STYLE)
+export ANALYSIS_N := $(value N)
 # The rules call `python -m analysis`: the environment's python comes first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -41,7 +44,7 @@ setup: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/python -m analysis run --cores "$$ANALYSIS_CORES" --data "$$ANALYSIS_DATA" --mapping "$$ANALYSIS_MAPPING" \
-		--disclosure "$$ANALYSIS_DISCLOSURE" --number-style "$$ANALYSIS_NUMBER_STYLE"
+		--disclosure "$$ANALYSIS_DISCLOSURE" --number-style "$$ANALYSIS_NUMBER_STYLE" --n "$$ANALYSIS_N"
 	@echo "Report: reports/report.html  (tables: reports/tables/, figures: reports/figures/)"
 
 lint: $(STAMP)
@@ -63,9 +66,21 @@ system-packages:
 test: $(STAMP) lint system-packages
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
-	$(BIN)/python benchmarks/bench_synth.py
-	$(BIN)/python benchmarks/bench_table2.py
+# The benchmarks run in their own environment (the lock plus the peers they time,
+# benchmarks/requirements.txt), so the product never depends on the peers.
+BENCH_VENV := benchmarks/.venv
+BENCH_STAMP := $(BENCH_VENV)/.installed
+
+$(BENCH_STAMP): benchmarks/requirements.txt requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(BENCH_VENV)
+	$(BENCH_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(BENCH_VENV)/bin/python -m pip install --quiet -r benchmarks/requirements.txt
+	$(BENCH_VENV)/bin/python -m pip install --quiet --no-deps -e .
+	touch $@
+
+bench: $(BENCH_STAMP)
+	$(BENCH_VENV)/bin/python benchmarks/bench_synth.py
+	$(BENCH_VENV)/bin/python benchmarks/bench_table2.py
 
 # After a crash: clear Snakemake's lock (`make report` does this itself when no run is active).
 unlock: $(STAMP)

@@ -32,7 +32,7 @@ def _add_policy(p: argparse.ArgumentParser) -> None:
 
 
 def _add_formats(p: argparse.ArgumentParser) -> None:
-    from analysis.render.writers import DEFAULT_FORMATS, FORMATS
+    from analysis.render import DEFAULT_FORMATS, FORMATS
 
     p.add_argument(
         "--formats",
@@ -51,6 +51,11 @@ def _positive(text: str) -> int:
     if value < 1:
         raise argparse.ArgumentTypeError(f"must be at least 1, not {value}")
     return value
+
+
+def _optional_positive(text: str) -> int | None:
+    """As `_positive`, with "" meaning not given (make passes its empty variables on)."""
+    return _positive(text) if text.strip() else None
 
 
 def _add_listing_cap(p: argparse.ArgumentParser) -> None:
@@ -282,8 +287,19 @@ def cmd_result(args: argparse.Namespace) -> int:
     _guard([args.cohort, args.study], [("--out", args.out)])
     study = load_study(args.study)
     cohort = read_cohort(args.cohort)
-    write_json(_result(cohort, study, args.id, args.policy), args.out)
+    write_json(
+        _capped(_result(cohort, study, args.id, args.policy), args.listing_max_rows), args.out
+    )
     return 0
+
+
+def _capped(result: dict, max_rows: int | None) -> dict:
+    """A listing keeps its first ``max_rows`` cases (``n`` still counts all): at 10^6
+    patients the full listing is a 40 MB file that every later step would parse, to show
+    the same first rows."""
+    if max_rows is None or result.get("kind") != "listing" or len(result["rows"]) <= max_rows:
+        return result
+    return {**result, "rows": result["rows"][:max_rows], "rows_capped_at": max_rows}
 
 
 def cmd_render(args: argparse.Namespace) -> int:
@@ -447,7 +463,34 @@ def cmd_run(args: argparse.Namespace) -> int:
         extra,
         disclosure=args.disclosure or None,
         number_style=args.number_style or None,
+        n=args.n,
     )
+
+
+#: Separates the steps of `batch` (no verb, option or file of the workflow is named "::").
+STEP_SEPARATOR = "::"
+
+
+def cmd_batch(args: argparse.Namespace) -> int:
+    """Several steps in one process, in order, stopping at the first that fails: a grouped
+    job pays the interpreter's start-up and the imports (about 2 s) once instead of once
+    per table. Each step is exactly the verb a split job runs, so the outputs are the same."""
+    steps: list[list[str]] = [[]]
+    for token in args.steps:
+        if token == STEP_SEPARATOR:
+            steps.append([])
+        else:
+            steps[-1].append(token)
+    steps = [step for step in steps if step]
+    parser = build_parser()
+    for step in steps:
+        if step[0] in ("batch", "run"):
+            raise AnalysisError(f"batch: '{step[0]}' cannot be a step of a batch")
+        step_args = parser.parse_args(step)
+        status = step_args.func(step_args)
+        if status:
+            return status
+    return 0
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
@@ -588,6 +631,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("cohort", help="derived cohort file")
     p.add_argument("--id", required=True, help="table or model id from the study file")
     p.add_argument("--out", required=True, help="results JSON path")
+    p.add_argument(
+        "--listing-max-rows",
+        type=int,
+        default=None,
+        help="a listing keeps only its first this many cases (default: all)",
+    )
     _add_policy(p)
     _add_study(p)
     p.set_defaults(func=cmd_result)
@@ -698,6 +747,16 @@ def build_parser() -> argparse.ArgumentParser:
     _add_study(p)
     p.set_defaults(func=cmd_report)
     p = sub.add_parser(
+        "batch",
+        help="run several steps in one process (the workflow's grouped jobs)",
+        description=f"Run the steps given, separated by '{STEP_SEPARATOR}', in one process "
+        "and in order; stop at the first that fails. E.g. batch result C --id table1 --out "
+        f"t1.json {STEP_SEPARATOR} result C --id table2 --out t2.json",
+    )
+    p.add_argument("steps", nargs=argparse.REMAINDER, help="the steps and their options")
+    p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser(
         "run",
         help="run the whole workflow (what `make report` does)",
         description="Check the input files exist, clear a lock left by an interrupted run, "
@@ -707,6 +766,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data", default=None, help="data file (default: the synthetic cohort)")
     p.add_argument("--mapping", default=None, help="site mapping file")
     p.add_argument("--cores", type=_positive, default=2)
+    p.add_argument(
+        "--n",
+        type=_optional_positive,
+        default=None,
+        help="patients in the synthetic cohort (default: config's, 401); e.g. 10000000",
+    )
     p.add_argument(
         "--disclosure",
         default=None,

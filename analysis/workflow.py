@@ -86,10 +86,14 @@ def run_workflow(
     *,
     disclosure: str | None = None,
     number_style: str | None = None,
+    n: int | None = None,
 ) -> int:
-    """Run the workflow on the default synthetic cohort, or on ``data`` (+ ``mapping``),
-    optionally under a disclosure-control profile and a journal's number style."""
-    overrides: dict[str, str] = {}
+    """Run the workflow on the default synthetic cohort (of ``n`` patients), or on ``data``
+    (+ ``mapping``), optionally under a disclosure-control profile and a journal's number
+    style."""
+    overrides: dict[str, object] = {}
+    if n:
+        overrides["synthetic"] = {"n": n}  # Snakemake merges nested config keys
     if disclosure:
         overrides["disclosure"] = disclosure
     if number_style:

@@ -101,13 +101,8 @@ FILES_SHA256 = " ".join(
 CODE_SHA256 = FINGERPRINT["code"]
 
 
-def input_data(wildcards, input):
-    """The file validate and derive read: the generated cohort or the site's file."""
-    return input[0] if SYNTHETIC else DATA_FILE
-
-
 def input_options():
-    """CLI options for reading the input (mapping file, reader settings) (quoted item by item with `:q` in the rules)."""
+    """CLI options for reading the input (mapping file, reader settings)."""
     options = ["--mapping", MAPPING] if MAPPING else []
     for key, value in (config.get("read") or {}).items():
         if value is not None:
@@ -134,6 +129,111 @@ def output_dir(wildcards, output):
     return str(Path(output[0]).parent)
 
 
-def output_base(wildcards, output):
-    """First output without its extension (the renderer adds .md/.csv/.html)."""
-    return str(Path(output[0]).with_suffix(""))
+# Patients the steps read: the synthetic n, or a site file's size over the fewest bytes a
+# row takes on disk (Parquet, about 30), so a cluster job never asks for too little.
+ROWS = (
+    config["synthetic"]["n"]
+    if SYNTHETIC
+    else max(1, Path(DATA_FILE).stat().st_size // 30)
+)
+
+
+def mem_mb(base, per_million_rows=0):
+    """A step's memory request: ``base`` MB plus what it was measured to need per million
+    patients (benchmarks/README.md). A cluster kills a job that exceeds it; one machine
+    only uses it with --resources mem_mb=..."""
+    return int(base + per_million_rows * ROWS / 1_000_000)
+
+
+# --------------------------------------------------------------------------------------
+# The steps. Each is the argument list of one `python -m analysis` verb. A split job
+# (split_jobs: true, clusters) runs one step; a grouped job (the default on one machine)
+# runs several in one process through `analysis batch`, paying the start-up once. The
+# steps are the same either way, so are the outputs. Every item reaches the shell quoted.
+# --------------------------------------------------------------------------------------
+SPLIT_JOBS = str(config.get("split_jobs", False)).lower() == "true"
+VALIDATION = "results/validation.json"
+COHORT = "results/cohort.parquet"
+FLOW = "results/flow.json"
+RESULT = "results/tables/{output_id}.json"
+RESULTS = expand(RESULT, output_id=OUTPUT_IDS)
+RENDERED_BASE = "reports/tables/{output_id}"
+RENDERED = "reports/tables/{output_id}.{fmt}"
+SENSITIVITY = "results/sensitivity/{analysis}.json"
+SENSITIVITY_RESULTS = expand(SENSITIVITY, analysis=SENSITIVITY_IDS)
+MANUSCRIPT = {
+    "docx": "reports/tables.docx",
+    "xlsx": "reports/tables.xlsx",
+    "tex": "reports/tables.tex",
+}
+SCORECARD_FILES = {
+    "html": "reports/reproduction.html",
+    "md": "reports/reproduction.md",
+    "json": "results/scorecard.json",
+}
+
+
+def batch(*steps):
+    """One `analysis batch` command running ``steps`` in order."""
+    command = ["batch"]
+    for step in steps:
+        command += [*(["::"] if len(command) > 1 else []), *step]
+    return command
+
+
+def validate_step():
+    return [
+        "validate", INPUT_DATA, "--study", STUDY_FILE, *input_options(),
+        "--json-out", VALIDATION,
+    ]  # fmt: skip
+
+
+def derive_step():
+    return [
+        "derive", INPUT_DATA, "--study", STUDY_FILE, *input_options(),
+        "--validated", VALIDATION, "--out", COHORT, "--flow", FLOW,
+    ]  # fmt: skip
+
+
+def result_step(output_id):
+    return [
+        "result", COHORT, "--study", STUDY_FILE, "--id", output_id,
+        "--out", RESULT.format(output_id=output_id),
+        "--listing-max-rows", str(LISTING_MAX_ROWS),
+    ]  # fmt: skip
+
+
+def render_step(output_id):
+    return [
+        "render", RESULT.format(output_id=output_id),
+        "--out-base", RENDERED_BASE.format(output_id=output_id),
+        "--study", STUDY_FILE, "--formats", *config["formats"],
+        "--listing-max-rows", str(LISTING_MAX_ROWS), *DISPLAY_OPTIONS,
+    ]  # fmt: skip
+
+
+def manuscript_step():
+    return [
+        "manuscript", "--results", *RESULTS, "--study", STUDY_FILE,
+        *(item for fmt, path in MANUSCRIPT.items() for item in (f"--{fmt}", path)),
+        "--listing-max-rows", str(LISTING_MAX_ROWS), *DISPLAY_OPTIONS,
+    ]  # fmt: skip
+
+
+def scorecard_step():
+    return [
+        "scorecard", "--study", STUDY_FILE, "--results", *RESULTS, "--flow", FLOW,
+        "--data-label", data_label(),
+        *(item for kind, path in SCORECARD_FILES.items() for item in (f"--{kind}", path)),
+        *DISCLOSURE_OPTIONS,
+    ]  # fmt: skip
+
+
+def sensitivity_step(analysis, workers, results=RESULTS):
+    """Given no ``results``, the analysis computes the tables and model it compares with
+    itself (the same numbers, checked byte for byte) and need not wait for them."""
+    return [
+        "sensitivity", COHORT, "--study", STUDY_FILE, "--id", analysis,
+        *(["--results", *results] if results else []), "--workers", str(workers),
+        "--out", SENSITIVITY.format(analysis=analysis),
+    ]  # fmt: skip

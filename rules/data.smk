@@ -1,5 +1,6 @@
 # Input data: synthetic generation, validation, cohort derivation.
 # Paths and values reach the shell only through `:q` (each quoted; lists item by item).
+# Each rule's `benchmark` file records its wall time and peak memory (benchmarks/README.md).
 
 
 rule synth:
@@ -7,11 +8,14 @@ rule synth:
         "results/synthetic/cohort.parquet",
     log:
         "logs/synth.log",
+    benchmark:
+        "logs/benchmarks/synth.tsv"
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=2000,
+        runtime=30,
     params:
         python=PYTHON,
         study=STUDY_FILE,
@@ -26,52 +30,80 @@ rule synth:
         "> {log:q} 2>&1"
 
 
-rule validate:
-    input:
-        GENERATED_DATA,
-    output:
-        "results/validation.json",
-    log:
-        "logs/validate.log",
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=4000,
-    params:
-        python=PYTHON,
-        data=input_data,
-        study=STUDY_FILE,
-        options=input_options(),
-        files_sha256=FILES_SHA256,
-        code_sha256=CODE_SHA256,
-    shell:
-        "{params.python:q} -m analysis validate {params.data:q} --study {params.study:q} "
-        "{params.options:q} --json-out {output:q} > {log:q} 2>&1"
+if SPLIT_JOBS:
 
+    rule validate:
+        input:
+            GENERATED_DATA,
+        output:
+            VALIDATION,
+        log:
+            "logs/validate.log",
+        benchmark:
+            "logs/benchmarks/validate.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=mem_mb(4000),
+            runtime=30,
+        params:
+            python=PYTHON,
+            step=validate_step(),
+            files_sha256=FILES_SHA256,
+            code_sha256=CODE_SHA256,
+        shell:
+            "{params.python:q} -m analysis {params.step:q} > {log:q} 2>&1"
 
-rule derive:
-    input:
-        GENERATED_DATA,
-        validation="results/validation.json",
-    output:
-        cohort="results/cohort.parquet",
-        flow="results/flow.json",
-    log:
-        "logs/derive.log",
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=4000,
-    params:
-        python=PYTHON,
-        data=input_data,
-        study=STUDY_FILE,
-        options=input_options(),
-        files_sha256=FILES_SHA256,
-        code_sha256=CODE_SHA256,
-    shell:
-        "{params.python:q} -m analysis derive {params.data:q} --study {params.study:q} "
-        "{params.options:q} --validated {input.validation:q} --out {output.cohort:q} "
-        "--flow {output.flow:q} > {log:q} 2>&1"
+    rule derive:
+        input:
+            GENERATED_DATA,
+            validation=VALIDATION,
+        output:
+            cohort=COHORT,
+            flow=FLOW,
+        log:
+            "logs/derive.log",
+        benchmark:
+            "logs/benchmarks/derive.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=mem_mb(4000),
+            runtime=30,
+        params:
+            python=PYTHON,
+            step=derive_step(),
+            files_sha256=FILES_SHA256,
+            code_sha256=CODE_SHA256,
+        shell:
+            "{params.python:q} -m analysis {params.step:q} > {log:q} 2>&1"
+
+else:
+
+    # One machine: validation and derivation in one process (one start-up).
+    rule cohort:
+        input:
+            GENERATED_DATA,
+        output:
+            validation=VALIDATION,
+            cohort=COHORT,
+            flow=FLOW,
+        log:
+            "logs/cohort.log",
+        benchmark:
+            "logs/benchmarks/cohort.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=mem_mb(4000),
+            runtime=30,
+        params:
+            python=PYTHON,
+            step=batch(validate_step(), derive_step()),
+            files_sha256=FILES_SHA256,
+            code_sha256=CODE_SHA256,
+        shell:
+            "{params.python:q} -m analysis {params.step:q} > {log:q} 2>&1"

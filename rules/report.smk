@@ -3,9 +3,9 @@
 
 rule figures:
     input:
-        cohort="results/cohort.parquet",
-        results=expand("results/tables/{output_id}.json", output_id=OUTPUT_IDS),
-        flow="results/flow.json",
+        cohort=COHORT,
+        results=RESULTS,
+        flow=FLOW,
     output:
         report(
             expand("reports/figures/{stem}.png", stem=FIGURE_STEMS),
@@ -15,11 +15,14 @@ rule figures:
         expand("reports/figures/{stem}.svg", stem=FIGURE_STEMS),
     log:
         "logs/figures.log",
+    benchmark:
+        "logs/benchmarks/figures.tsv"
     conda:
         ENV
     threads: 1
     resources:
-        mem_mb=4000,
+        mem_mb=mem_mb(1000),
+        runtime=30,
     params:
         python=PYTHON,
         study=STUDY_FILE,
@@ -36,13 +39,11 @@ rule figures:
 rule report:
     input:
         GENERATED_DATA,
-        results=expand("results/tables/{output_id}.json", output_id=OUTPUT_IDS),
-        flow="results/flow.json",
-        validation="results/validation.json",
+        results=RESULTS,
+        flow=FLOW,
+        validation=VALIDATION,
         figures=expand("reports/figures/{stem}.png", stem=FIGURE_STEMS),
-        sensitivity=expand(
-            "results/sensitivity/{analysis}.json", analysis=SENSITIVITY_IDS
-        ),
+        sensitivity=SENSITIVITY_RESULTS,
         published=[PUBLISHED_FILE] if PUBLISHED_FILE else [],
     output:
         html="reports/report.html",
@@ -50,11 +51,14 @@ rule report:
         provenance="reports/provenance.json",
     log:
         "logs/report.log",
+    benchmark:
+        "logs/benchmarks/report.tsv"
     conda:
         ENV
     threads: 1
     resources:
         mem_mb=1000,
+        runtime=30,
     params:
         python=PYTHON,
         study=STUDY_FILE,

@@ -1,57 +1,87 @@
 # What a reviewer asks for beyond the tables: every published figure beside ours
-# (the scorecard) and the sensitivity analyses the study file declares, one job each.
+# (the scorecard) and the sensitivity analyses the study file declares: one job each
+# under split_jobs, else one job for all of them.
 
 
-rule sensitivity:
-    input:
-        cohort="results/cohort.parquet",
-        results=expand("results/tables/{output_id}.json", output_id=OUTPUT_IDS),
-    output:
-        "results/sensitivity/{analysis}.json",
-    log:
-        "logs/sensitivity_{analysis}.log",
-    wildcard_constraints:
-        analysis="|".join(SENSITIVITY_IDS) or "no-analysis",
-    conda:
-        ENV
-    threads: lambda wildcards: 2 if wildcards.analysis in PARALLEL_SENSITIVITY else 1
-    resources:
-        mem_mb=2000,
-    params:
-        python=PYTHON,
-        study=STUDY_FILE,
-        files_sha256=FILES_SHA256,
-        code_sha256=CODE_SHA256,
-    shell:
-        "{params.python:q} -m analysis sensitivity {input.cohort:q} --study {params.study:q} "
-        "--id {wildcards.analysis:q} --results {input.results:q} --workers {threads} "
-        "--out {output:q} > {log:q} 2>&1"
+if SPLIT_JOBS:
 
+    rule sensitivity:
+        input:
+            cohort=COHORT,
+            results=RESULTS,
+        output:
+            SENSITIVITY,
+        log:
+            "logs/sensitivity_{analysis}.log",
+        benchmark:
+            "logs/benchmarks/sensitivity_{analysis}.tsv"
+        wildcard_constraints:
+            analysis="|".join(SENSITIVITY_IDS) or "no-analysis",
+        conda:
+            ENV
+        threads: lambda wildcards: 2 if wildcards.analysis in PARALLEL_SENSITIVITY else 1
+        resources:
+            mem_mb=mem_mb(2000),
+            runtime=60,
+        params:
+            python=PYTHON,
+            step=lambda wildcards, threads: sensitivity_step(
+                wildcards.analysis, threads
+            ),
+            files_sha256=FILES_SHA256,
+            code_sha256=CODE_SHA256,
+        shell:
+            "{params.python:q} -m analysis {params.step:q} > {log:q} 2>&1"
 
-rule scorecard:
-    input:
-        results=expand("results/tables/{output_id}.json", output_id=OUTPUT_IDS),
-        flow="results/flow.json",
-        published=[PUBLISHED_FILE] if PUBLISHED_FILE else [],
-    output:
-        html="reports/reproduction.html",
-        md="reports/reproduction.md",
-        json="results/scorecard.json",
-    log:
-        "logs/scorecard.log",
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=1000,
-    params:
-        python=PYTHON,
-        study=STUDY_FILE,
-        label=data_label(),
-        disclosure=DISCLOSURE_OPTIONS,
-        files_sha256=FILES_SHA256,
-        code_sha256=CODE_SHA256,
-    shell:
-        "{params.python:q} -m analysis scorecard --study {params.study:q} --results {input.results:q} "
-        "--flow {input.flow:q} --data-label {params.label:q} --html {output.html:q} "
-        "--md {output.md:q} --json {output.json:q} {params.disclosure:q} > {log:q} 2>&1"
+    rule scorecard:
+        input:
+            results=RESULTS,
+            flow=FLOW,
+            published=[PUBLISHED_FILE] if PUBLISHED_FILE else [],
+        output:
+            **SCORECARD_FILES,
+        log:
+            "logs/scorecard.log",
+        benchmark:
+            "logs/benchmarks/scorecard.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=1000,
+            runtime=15,
+        params:
+            python=PYTHON,
+            step=scorecard_step(),
+            files_sha256=FILES_SHA256,
+            code_sha256=CODE_SHA256,
+        shell:
+            "{params.python:q} -m analysis {params.step:q} > {log:q} 2>&1"
+
+else:
+
+    # Beside the tables job, not after it: the analyses compute the few results they
+    # compare with themselves, and the bootstrap takes one worker, leaving the other core
+    # to the tables and figures.
+    rule sensitivity_all:
+        input:
+            cohort=COHORT,
+        output:
+            SENSITIVITY_RESULTS,
+        log:
+            "logs/sensitivity.log",
+        benchmark:
+            "logs/benchmarks/sensitivity.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=mem_mb(2000),
+            runtime=120,
+        params:
+            python=PYTHON,
+            step=batch(*(sensitivity_step(a, 1, results=None) for a in SENSITIVITY_IDS)),
+            files_sha256=FILES_SHA256,
+            code_sha256=CODE_SHA256,
+        shell:
+            "{params.python:q} -m analysis {params.step:q} > {log:q} 2>&1"

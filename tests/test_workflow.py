@@ -49,8 +49,10 @@ def test_report_artefacts_exist(workdir, study):
             assert (reports / "tables" / f"table{i}.{ext}").exists()
     assert len(list((reports / "figures").glob("*.png"))) == len(study.figures)
     assert (workdir / "results" / "tables" / "table2.json").exists()
-    for step in ("synth", "validate", "derive", "report", "figures"):
+    # one machine: grouped jobs, each with its log and its time and memory (benchmark)
+    for step in ("synth", "cohort", "tables", "sensitivity", "figures", "report"):
         assert (workdir / "logs" / f"{step}.log").exists()
+        assert (workdir / "logs" / "benchmarks" / f"{step}.tsv").exists()
     for name in ("tables.docx", "tables.xlsx", "tables.tex", "reproduction.html"):
         assert (reports / name).exists(), name
 
@@ -169,7 +171,7 @@ def _checksums(folder: Path) -> dict[str, str]:
 
 
 def test_duplicate_id_stops_the_run_without_showing_identifiers(site_run):
-    report = (site_run / "logs" / "validate.log").read_text()
+    report = (site_run / "logs" / "cohort.log").read_text()
     assert "column 'patient_id', row 4: subject identifier appears more than once" in report
     assert PLANTED_ID_PREFIX not in report
     assert not (site_run / "reports" / "report.html").exists()

@@ -30,6 +30,10 @@ if TYPE_CHECKING:
 __all__ = ["draw_boxplot"]
 
 POINTS_UP_TO = 5000
+# Past this many rows the points beyond the whiskers are not drawn either: a registry's
+# tens of thousands of them make an unreadable smear and a figure file of hundreds of MB.
+FLIERS_UP_TO = 50_000
+FLIERS_NOTE = "Boxes of {n:,} patients: points beyond the whiskers (1.5 IQR) not drawn"
 
 
 def _labelled(frame: pd.DataFrame, study: Study, name: str) -> pd.Series:
@@ -62,7 +66,8 @@ def draw_boxplot(spec: dict[str, Any], inputs: FigureInputs) -> tuple[Figure, di
     common = {"data": data, "x": x, "y": y, "hue": colour_by, "order": x_order,
               "hue_order": hue_order, "palette": palette, "ax": ax}  # fmt: skip
     if profile is None:
-        sns.boxplot(**common, showfliers=many, fill=False, legend=hue is not None, linewidth=1.2)
+        fliers = many and len(data) <= FLIERS_UP_TO
+        sns.boxplot(**common, showfliers=fliers, fill=False, legend=hue is not None, linewidth=1.2)
     else:
         _percentile_boxes(ax, data, x, y, colour_by, x_order, hue_order, palette, hue)
     if not many:
@@ -83,6 +88,10 @@ def draw_boxplot(spec: dict[str, Any], inputs: FigureInputs) -> tuple[Figure, di
 
         handles = [Line2D([], [], color=palette[h], linewidth=1.2, label=h) for h in hue_order]
         ax.legend(handles=handles, title=study.variables[hue].label, frameon=False)
+    if profile is None and len(data) > FLIERS_UP_TO:
+        fig.text(0.01, 0.01, FLIERS_NOTE.format(n=len(data)), fontsize=6)
+        fig.tight_layout(rect=(0, 0.04, 1, 1))
+        return fig, {"counts": counts, "n": len(data)}
     if profile is None:
         fig.tight_layout()
         return fig, {"counts": counts, "n": len(data)}

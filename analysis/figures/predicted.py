@@ -27,6 +27,10 @@ if TYPE_CHECKING:
 
     from analysis.figures import FigureInputs
 
+# Past this many patients per outcome each distinct value is ticked once (a registry's
+# million ticks would draw the same marks over one another).
+RUG_DISTINCT_FROM = 5000
+
 __all__ = ["draw_predicted_probability", "predicted_probability"]
 
 Z_975 = 1.959963984540054
@@ -152,6 +156,8 @@ def draw_predicted_probability(
         if protected:
             break
         xs = curve["observed_x"][curve["observed_y"] == value]
+        if len(xs) > RUG_DISTINCT_FROM:  # the same ticks, each drawn once
+            xs = np.unique(xs)
         ax.plot(xs, np.full(len(xs), level), "|", color=colours.get(label, MUTED),
                 markersize=8, alpha=0.6, label=f"{outcome.label}: {label}")  # fmt: skip
     ax.set_ylim(-0.04, 1.04)

@@ -505,7 +505,8 @@ def listing_grid(
         [0] * len(rows),
         notes + _disclosure_notes(result),
         kind="listing",
-        rows_not_shown=len(records) - len(shown),
+        # a results file may hold only the first rows of a long listing (rows_capped_at)
+        rows_not_shown=max(len(records), result.get("n", 0)) - len(shown),
         max_rows=max_rows,
         number=result.get("number"),
         id=result.get("table", ""),

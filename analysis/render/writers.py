@@ -13,16 +13,13 @@ import jinja2
 
 from analysis.disclosure import Profile, apply_to_result
 from analysis.export import atomic_path
+from analysis.render import DEFAULT_FORMATS, FORMATS
 from analysis.render.grid import LISTING_MAX_ROWS, Cell, Grid, to_grid
 from analysis.render.number_style import PAPER, NumberStyle
 from analysis.render.safe import csv_cell, md_text
 from analysis.render.typeset import superscript
 
 __all__ = ["DEFAULT_FORMATS", "FORMATS", "render_result", "to_csv", "to_html", "to_markdown"]
-
-FORMATS = ("md", "csv", "html", "docx", "xlsx", "tex")
-# What the command line writes unless --formats says otherwise (config/config.yaml's too).
-DEFAULT_FORMATS = ("md", "csv", "html")
 
 
 def _md_row(cells: list[str]) -> str:

@@ -235,5 +235,5 @@ def test_settings_change_reruns_and_a_failed_step_ends_in_its_one_line(tmp_path)
     assert last.startswith("error: data_raw/bad.csv: 1 validation error(s)") or (
         last.startswith("error:") and "albumin" in last
     ), last
-    assert last.endswith("(step log: logs/validate.log)"), last
+    assert last.endswith("(step log: logs/cohort.log)"), last
     assert not (work / "reports" / "report.html").exists()
