@@ -58,8 +58,9 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
-# Chromium, LibreOffice, pdftotext and pdflatex for the tests that open outputs in real tools: installed with
-# apt-get when missing and root, else the script says why not and those tests skip.
+# Chromium, LibreOffice, pdftotext, pdflatex and a single-node Slurm (munge, slurmctld, slurmd) for the
+# tests that run outputs and the workflow in real tools: installed with apt-get when missing and root,
+# else the script says why not and those tests skip.
 system-packages:
 	bash tests/tools/install-system-packages.sh
 

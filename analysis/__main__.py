@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from analysis.disclosure import Profile
     from analysis.render.number_style import NumberStyle
     from analysis.study import Study
@@ -279,14 +281,32 @@ def _result(cohort, study, output_id: str, policy: str | None = None) -> dict:
     return build_table(cohort, study, output_id, policy)
 
 
-def cmd_result(args: argparse.Namespace) -> int:
+#: The derived cohort read by this process: a `batch` of steps reads it once, not once per
+#: table (at 10^7 patients a read takes seconds and gigabytes). Keyed by the file's path,
+#: size and modification time, so a changed file is read again.
+_COHORTS: dict[tuple[str, int, int], pd.DataFrame] = {}
+
+
+def _derived_cohort(path: str) -> pd.DataFrame:
+    """The cohort file's frame; a shallow copy each time, which pandas' copy-on-write keeps
+    apart from every other step's (a step that changes it changes its own copy)."""
     from analysis.io import read_cohort
+
+    stat = Path(path).stat()
+    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    if key not in _COHORTS:
+        _COHORTS.clear()
+        _COHORTS[key] = read_cohort(path)
+    return _COHORTS[key].copy(deep=False)
+
+
+def cmd_result(args: argparse.Namespace) -> int:
     from analysis.results import write_json
     from analysis.study import load_study
 
     _guard([args.cohort, args.study], [("--out", args.out)])
     study = load_study(args.study)
-    cohort = read_cohort(args.cohort)
+    cohort = _derived_cohort(args.cohort)
     write_json(
         _capped(_result(cohort, study, args.id, args.policy), args.listing_max_rows), args.out
     )
@@ -355,7 +375,6 @@ def _results_by_id(paths: list[str]) -> dict[str, dict]:
 
 
 def cmd_sensitivity(args: argparse.Namespace) -> int:
-    from analysis.io import read_cohort
     from analysis.results import write_json
     from analysis.sensitivity import run_analysis
     from analysis.study import load_study
@@ -370,7 +389,11 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
         )
     overrides = {"workers": args.workers} if entries[args.id]["analysis"] == "bootstrap" else {}
     result = run_analysis(
-        entries[args.id], read_cohort(args.cohort), study, _results_by_id(args.results), **overrides
+        entries[args.id],
+        _derived_cohort(args.cohort),
+        study,
+        _results_by_id(args.results),
+        **overrides,
     )
     write_json(result, args.out, validate=False)
     print(f"{args.id}: {result['conclusion']['text']}")
@@ -495,7 +518,6 @@ def cmd_batch(args: argparse.Namespace) -> int:
 
 def cmd_figures(args: argparse.Namespace) -> int:
     from analysis.figures import draw_figures, figure_files
-    from analysis.io import read_cohort
     from analysis.study import load_study
 
     out_dir = _out_dir("--out-dir", args.out_dir)
@@ -511,7 +533,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
         results[doc.get("model") or doc.get("table")] = doc
     flow = json.loads(Path(args.flow).read_text(encoding="utf-8")) if args.flow else None
     profile = _disclosure(args)
-    drawn = draw_figures(read_cohort(args.cohort), study, args.out_dir, results, flow, profile)
+    drawn = draw_figures(_derived_cohort(args.cohort), study, args.out_dir, results, flow, profile)
     for path in drawn:
         print(f"wrote {path}")
     return 0

@@ -4,7 +4,11 @@ Which summary and which test each row gets is decided by the table's policy
 (declared in the study file) and per-variable overrides; the result records
 the test that ran and why. Numbers stay unrounded; renderers round.
 Each variable is split into groups once, and every statistic is one
-vectorised call per group, so the cost is linear in rows.
+vectorised call per group. A continuous row sorts each group once: the quartiles,
+the Lilliefors test and the Mann-Whitney ranks all read that sorted copy (the
+ranking of two sorted groups is a linear merge), so the one O(n log n) step is not
+repeated per statistic. A categorical row codes its values once and counts every
+group, the crosstab and the SMD from those codes.
 
 Whether a named test fits its row is a property of the study file, checked when the
 study loads (:mod:`analysis.table_spec`). :func:`table_issues` says up front, from counts
@@ -23,6 +27,7 @@ import pandas as pd
 from analysis.derive import apply_where
 from analysis.errors import AnalysisError, DataError, StudyFileError
 from analysis.stats import contingency, descriptive, effect_size, nonparametric, parametric
+from analysis.stats.descriptive import _level_codes
 from analysis.stats.nonparametric import EXACT_MAX_PRODUCT
 from analysis.stats.normality import SPSS_SHAPIRO_MAX_N
 from analysis.stats.normality import normality as normality_test
@@ -67,15 +72,27 @@ NORMALITY_LABELS = {
 
 # The study file is checked when it loads (table_spec.check_table): by the time a row
 # runs, its test fits the row and the number of groups.
+# Each runner gets the groups' values in their own order and sorted (``_Groups``): the
+# rank tests take the sorted copies, which makes their ranking a merge of sorted runs;
+# the others take the values in order, so their sums round as they always have.
 _CONTINUOUS_RUNNERS = {
-    "student_t": lambda g: parametric.student_t(*g),
-    "welch_t": lambda g: parametric.welch_t(*g),
-    "mann_whitney": lambda g: nonparametric.mann_whitney(*g),
-    "mann_whitney_exact": lambda g: nonparametric.mann_whitney(*g, exact=True),
-    "anova": parametric.one_way_anova,
-    "welch_anova": parametric.welch_anova,
-    "kruskal_wallis": nonparametric.kruskal_wallis,
+    "student_t": lambda g: parametric.student_t(*g.values),
+    "welch_t": lambda g: parametric.welch_t(*g.values),
+    "mann_whitney": lambda g: nonparametric.mann_whitney(*g.ordered, presorted=True),
+    "mann_whitney_exact": lambda g: nonparametric.mann_whitney(
+        *g.ordered, exact=True, presorted=True
+    ),
+    "anova": lambda g: parametric.one_way_anova(g.values),
+    "welch_anova": lambda g: parametric.welch_anova(g.values),
+    "kruskal_wallis": lambda g: nonparametric.kruskal_wallis(g.ordered),
 }
+
+
+class _Groups(NamedTuple):
+    """The non-missing values of one row's groups, in row order and sorted."""
+
+    values: list[np.ndarray]
+    ordered: list[np.ndarray]
 
 
 class Issue(NamedTuple):
@@ -104,10 +121,18 @@ def _group_index(
 
 
 def _numeric(series: pd.Series) -> np.ndarray:
-    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=float)
+    """float64 whatever the column's dtype (float32, nullable or categorical codes), so
+    the numbers do not depend on how the data were stored."""
+    return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
-def _run_continuous_test(test: str, groups: list[np.ndarray]) -> dict[str, Any]:
+def _present(values: np.ndarray) -> np.ndarray:
+    """The non-missing values (no copy when none is missing)."""
+    missing = np.isnan(values)
+    return values[~missing] if missing.any() else values
+
+
+def _run_continuous_test(test: str, groups: _Groups) -> dict[str, Any]:
     """The test's result (the study file was checked on loading: the test fits)."""
     if test == "none":
         return {"method": "none", "statistic": None, "df": None, "p_value": None}
@@ -118,13 +143,15 @@ def _default_test(branch: dict[str, Any], k: int) -> str:
     return branch["two_groups"] if k == 2 else branch["k_groups"]
 
 
-def _smd(kind: str, groups: list[np.ndarray], levels: list[Any] | None = None) -> float | None:
+def _smd(
+    kind: str, groups: list[np.ndarray], levels: list[Any] | None = None, coded: bool = False
+) -> float | None:
     """Standardized mean difference; the largest pairwise one for more than two groups
     (R's tableone prints the mean of the pairs instead; both are in the stats module)."""
     nonempty = [g for g in groups if g.size]
     if len(nonempty) < 2:
         return None
-    return effect_size.smd_max_pairwise(nonempty, kind, levels=levels)["statistic"]
+    return effect_size.smd_max_pairwise(nonempty, kind, levels=levels, coded=coded)["statistic"]
 
 
 def _test_fields(result: dict[str, Any], test: str) -> dict[str, Any]:
@@ -142,7 +169,7 @@ def _test_fields(result: dict[str, Any], test: str) -> dict[str, Any]:
 
 
 def _normality(
-    groups, present: list[np.ndarray], norm_spec: dict[str, Any]
+    groups, present: list[np.ndarray], ordered: list[np.ndarray], norm_spec: dict[str, Any]
 ) -> tuple[dict[str, float | None], dict[str, dict[str, Any]]]:
     """Per group: the deciding test's p, and every normality result the policy asks for.
 
@@ -152,12 +179,14 @@ def _normality(
     names = [norm_spec["test"], *[t for t in norm_spec.get("also", []) if t != norm_spec["test"]]]
     p_values: dict[str, float | None] = {}
     details: dict[str, dict[str, Any]] = {}
-    for (key, _, _), arr in zip(groups, present, strict=True):
+    for (key, _, _), arr, srt in zip(groups, present, ordered, strict=True):
         if arr.size == 0:
             continue
-        results = {names[0]: normality_test(arr, names[0])}
+        results = {names[0]: normality_test(arr, names[0], presorted=srt)}
         for name in names[1:]:
-            results[name] = normality_test(arr, name, shapiro_max_n=SPSS_SHAPIRO_MAX_N)
+            results[name] = normality_test(
+                arr, name, shapiro_max_n=SPSS_SHAPIRO_MAX_N, presorted=srt
+            )
         p_values[key] = results[names[0]].get("p_value")
         details[key] = results
     return p_values, details
@@ -174,22 +203,26 @@ def _continuous_row(
     table_test: str | None = None,
 ) -> dict[str, Any]:
     x = _numeric(data[var.name])
-    arrays = [x[idx] for _, _, idx in groups]
+    present = [_present(x[idx]) for _, _, idx in groups]
+    # The one sort of each group: quartiles, Lilliefors and ranks all read it.
+    ordered = [np.sort(a) for a in present]
     stats = {
-        key: descriptive.continuous_summary(arr)
-        for (key, _, _), arr in zip(groups, arrays, strict=True)
+        key: descriptive.continuous_summary(arr, presorted=srt) | {"missing": idx.size - arr.size}
+        for (key, _, idx), arr, srt in zip(groups, present, ordered, strict=True)
     }
     if overall:
-        stats["overall"] = descriptive.continuous_summary(x)
-    present = [a[~np.isnan(a)] for a in arrays]
-    testable = [a for a in present if a.size > 0]
+        # The groups hold every row: their sorted runs merge in linear time (timsort).
+        whole = sum(idx.size for _, _, idx in groups) == x.size
+        merged = np.sort(np.concatenate(ordered), kind="stable") if whole else None
+        stats["overall"] = descriptive.continuous_summary(x, presorted=merged)
+    testable = _Groups([a for a in present if a.size > 0], [s for s in ordered if s.size > 0])
     norm_spec = policy.get("normality")
     normality_p: dict[str, float | None] = {}
     normality_details: dict[str, dict[str, Any]] = {}
     is_normal = True
     reason = "policy without normality pre-testing"
     if norm_spec:
-        normality_p, normality_details = _normality(groups, present, norm_spec)
+        normality_p, normality_details = _normality(groups, present, ordered, norm_spec)
         ps = list(normality_p.values())
         is_normal = all(p is not None and p >= norm_spec["alpha"] for p in ps) and bool(ps)
         reason = (
@@ -204,8 +237,8 @@ def _continuous_row(
     elif table_test is not None:
         test_name, reason = table_test, "the table's test in the study file"
     else:
-        test_name = _default_test(branch, len(testable))
-    if not tested or len(testable) < 2:
+        test_name = _default_test(branch, len(testable.values))
+    if not tested or len(testable.values) < 2:
         test_name = "none"
         if tested:
             reason = "fewer than two groups with data"
@@ -238,13 +271,15 @@ def _categorical_rows(
     tested: bool,
     overall: bool,
 ) -> list[dict[str, Any]]:
-    values = data[var.name].to_numpy()
     levels = var.levels
+    # Coded once (a hash lookup over every row); each group is counted from the codes.
+    codes = _level_codes(data[var.name].to_numpy(), levels)
     per_group = {
-        key: descriptive.categorical_summary(values[idx], levels) for key, _, idx in groups
+        key: descriptive.categorical_summary(codes[idx], levels, coded=True)
+        for key, _, idx in groups
     }
     if overall:
-        per_group["overall"] = descriptive.categorical_summary(values, levels)
+        per_group["overall"] = descriptive.categorical_summary(codes, levels, coded=True)
     cat_policy = policy["categorical"]
     test_name = override.get("test") or cat_policy["test"]
     reason = "override in the study file" if "test" in override else "categorical variable"
@@ -253,9 +288,14 @@ def _categorical_rows(
     if tested and test_name != "none" and group_var is not None:
         # The study file was checked on loading: the test is a contingency-table test,
         # and Yates' correction only meets tables declared 2x2.
-        full = contingency.table_from_codes(
-            data[group_var.name].to_numpy(), values, group_var.levels, levels
-        )
+        # groups x levels: the groups are the rows of the data with a declared code
+        # of the grouping variable, in code order, so their counts are the crosstab
+        # (contingency.table_from_codes of the two columns, without coding them again).
+        full = np.array(
+            [[per_group[key]["counts"][lv] for lv in per_group[key]["levels"]]
+             for key, _, _ in groups],
+            dtype=np.int64,
+        )  # fmt: skip
         rows_kept = np.flatnonzero(full.sum(axis=1) > 0)
         cols_kept = np.flatnonzero(full.sum(axis=0) > 0)
         table = full[rows_kept][:, cols_kept]
@@ -269,8 +309,8 @@ def _categorical_rows(
                 **result,
                 "crosstabs": _crosstabs(table, group_var, var, rows_kept, cols_kept),
             }
-    group_values = [values[idx] for _, _, idx in groups]
-    smd = _smd("categorical", group_values, levels) if len(groups) > 1 else None
+    group_codes = [codes[idx] for _, _, idx in groups]
+    smd = _smd("categorical", group_codes, levels, coded=True) if len(groups) > 1 else None
     shown_code = var.show if var.show is not None else levels[-1]
     rows = []
     for code, level_label in var.codes.items():
@@ -441,6 +481,7 @@ def table_issues(
     pol = _policy(study, table)
     overrides = table.get("overrides", {})
     codes = _group_codes(data, group_var)
+    grouped = codes >= 0  # rows in a declared group
     sizes = np.bincount(codes[codes >= 0], minlength=len(group_var.levels))
     with_data = int(np.count_nonzero(sizes))
     table_test = table.get("test")
@@ -468,15 +509,15 @@ def table_issues(
     for name in table["rows"]:
         var = study.variables[name]
         override = overrides.get(name, {})
-        subset = np.ones(len(data), bool)
-        if var.only_if:
-            ((ref, ref_codes),) = var.only_if.items()
-            subset = data[ref].isin(ref_codes).to_numpy()
-        context = f"table {tid}, variable '{name}'"
         if is_categorical_row(var, override):
             continue
-        values = pd.to_numeric(data[name], errors="coerce").notna().to_numpy()
-        per_group = np.bincount(codes[subset & (codes >= 0) & values],
+        subset = grouped
+        if var.only_if:
+            ((ref, ref_codes),) = var.only_if.items()
+            subset = grouped & data[ref].isin(ref_codes).to_numpy()
+        context = f"table {tid}, variable '{name}'"
+        values = ~np.isnan(_numeric(data[name]))
+        per_group = np.bincount(codes[subset & values],
                                 minlength=len(group_var.levels))  # fmt: skip
         k = int(np.count_nonzero(per_group))
         if k < 2:
@@ -509,16 +550,25 @@ def _refuse(issues: list[Issue]) -> None:
 def _value_errors(data: pd.DataFrame, var: Variable, context: str) -> None:
     """Values the statistics would refuse, named by cohort row (1-based) and value."""
     values = data[var.name]
+    if not var.is_categorical and values.dtype.kind in "fiu":
+        # plain numpy numbers (the usual case): only +-inf is refused; one pass over the
+        # array instead of pandas' coercion and masks, which cost more than the
+        # statistics on a large cohort
+        arr = values.to_numpy()
+        if values.dtype.kind != "f" or not np.isinf(arr).any():
+            return
+    present = values.notna().to_numpy()
     if var.is_categorical:
-        bad = values.notna() & ~values.isin(var.levels)
+        bad = present & ~values.isin(var.levels).to_numpy()
         what = "not a declared code (" + ", ".join(f"{k}={v}" for k, v in var.codes.items())
         what += ")"
     else:
         x = pd.to_numeric(values, errors="coerce")
-        bad = (x.notna() & ~np.isfinite(x)) | (x.isna() & values.notna())
+        finite = np.isfinite(x.to_numpy(dtype=np.float64, na_value=np.nan))
+        bad = present & ~finite
         what = "not a finite number"
     if bad.any():
-        first = int(np.flatnonzero(bad.to_numpy())[0])
+        first = int(np.flatnonzero(bad)[0])
         value = values.iloc[first]
         value = value.item() if isinstance(value, np.generic) else value
         raise DataError(

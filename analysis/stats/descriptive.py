@@ -115,13 +115,20 @@ def _level_codes(x: Any, levels: Sequence, name: str = "x") -> np.ndarray:
 # --------------------------------------------------------------------------
 # public API
 # --------------------------------------------------------------------------
-def continuous_summary(x: np.ndarray) -> dict:
+def continuous_summary(x: np.ndarray, *, presorted: np.ndarray | None = None) -> dict:
     """Summarise a continuous variable.
 
     Parameters
     ----------
     x : array_like, 1-D
         Numeric values; ``NaN``/``None`` are missing.
+    presorted : array_like, 1-D, optional
+        The non-missing values of ``x``, sorted ascending. A table sorts each group
+        once and reuses it for the quartiles, the Lilliefors test and the ranks;
+        the quartiles, median, min and max are then read from it (numpy's
+        percentile selects from a sorted array in linear time). The mean and the
+        moments are still taken from ``x`` in its own order, so every number is
+        the same as without it.
 
     Returns
     -------
@@ -174,18 +181,29 @@ def continuous_summary(x: np.ndarray) -> dict:
         return out
     mean = float(arr.mean())
     sd = float(arr.std(ddof=1)) if n >= 2 else None
-    q1, med, q3 = np.percentile(arr, [25.0, 50.0, 75.0], method="weibull")
+    ordered = arr if presorted is None else _checked_sorted(presorted, n)
+    q1, med, q3 = np.percentile(ordered, [25.0, 50.0, 75.0], method="weibull")
+    low, high = (arr.min(), arr.max()) if presorted is None else (ordered[0], ordered[-1])
     out.update(
         mean=mean,
         sd=sd,
         median=float(med),
-        min=float(arr.min()),
-        max=float(arr.max()),
+        min=float(low),
+        max=float(high),
         q1=float(q1),
         q3=float(q3),
     )
     out.update(_shape(arr, mean, sd))
     return out
+
+
+def _checked_sorted(presorted: np.ndarray, n: int) -> np.ndarray:
+    """``presorted`` as float64, refused unless it can be the n values sorted (size,
+    ascending order, no missing value): a wrong array would give wrong quartiles."""
+    s = np.asarray(presorted, dtype=np.float64)
+    if s.ndim != 1 or s.size != n or np.isnan(s).any() or (s[1:] < s[:-1]).any():
+        raise ValueError("presorted: expected the sample's non-missing values, sorted")
+    return s
 
 
 _SHAPE_KEYS = (
@@ -249,7 +267,7 @@ def _shape(arr: np.ndarray, mean: float, sd: float | None) -> dict:
     return out
 
 
-def categorical_summary(x: np.ndarray, levels: Sequence) -> dict:
+def categorical_summary(x: np.ndarray, levels: Sequence, *, coded: bool = False) -> dict:
     """Count a categorical variable over declared levels.
 
     Parameters
@@ -259,6 +277,11 @@ def categorical_summary(x: np.ndarray, levels: Sequence) -> dict:
         ``NaN``/``None``/``pd.NA`` are missing.
     levels : sequence
         The allowed values, in display order.
+    coded : bool, default False
+        ``True`` when ``x`` already holds each value's index in ``levels`` (``-1``
+        for missing), as :func:`_level_codes` returns it: a table codes a variable
+        once and counts every group from those codes, instead of hashing the raw
+        values again per group (the same counts).
 
     Returns
     -------
@@ -280,8 +303,10 @@ def categorical_summary(x: np.ndarray, levels: Sequence) -> dict:
     ``numpy.bincount``. Missing-data policy: missing values are excluded
     from the percentages and counted in ``missing``.
     """
-    codes = _level_codes(x, levels, "x")
+    codes = np.asarray(x, dtype=np.int64) if coded else _level_codes(x, levels, "x")
     k = len(levels)
+    if coded and codes.size and (codes.max() >= k or codes.min() < -1):
+        raise ValueError(f"x: codes must lie in -1..{k - 1} for {k} levels")
     valid = codes >= 0
     n = int(np.count_nonzero(valid))
     counts = np.bincount(codes[valid], minlength=k) if n else np.zeros(k, dtype=np.int64)

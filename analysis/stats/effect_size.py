@@ -107,6 +107,8 @@ def smd_max_pairwise(
     kind: Literal["continuous", "categorical"],
     levels: Sequence | None = None,
     labels: Sequence | None = None,
+    *,
+    coded: bool = False,
 ) -> dict:
     """SMDs for every pair of k >= 2 groups, and their maximum.
 
@@ -121,6 +123,10 @@ def smd_max_pairwise(
         Required for ``kind="categorical"``: the declared levels.
     labels : sequence, optional
         Group labels used in ``pairs`` (default: group indices).
+    coded : bool, default False
+        Categorical only: the groups already hold level indices (``-1`` missing),
+        as :func:`~analysis.stats.descriptive.categorical_summary` with
+        ``coded=True`` takes them; the values are not coded again.
 
     Returns
     -------
@@ -157,7 +163,9 @@ def smd_max_pairwise(
         props: list[np.ndarray | None] = []
         sizes = []
         for i, g in enumerate(groups):
-            codes = _level_codes(g, levels, f"groups[{i}]")
+            codes = np.asarray(g, np.int64) if coded else _level_codes(g, levels, f"groups[{i}]")
+            if coded and codes.size and codes.max() >= len(levels):
+                raise ValueError(f"groups[{i}]: codes must lie in -1..{len(levels) - 1}")
             codes = codes[codes >= 0]
             sizes.append(int(codes.size))
             counts = np.bincount(codes, minlength=len(levels)).astype(np.float64)

@@ -16,10 +16,11 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
+from statsmodels.stats import _lilliefors as _sm_lf
 from statsmodels.stats.diagnostic import lilliefors as _sm_lilliefors
 
-from .descriptive import _f, _finite
+from .descriptive import _checked_sorted, _f, _finite
 
 __all__ = ["NORMALITY_METHODS", "ks_uncorrected", "lilliefors", "normality", "shapiro_wilk"]
 
@@ -48,7 +49,47 @@ def _zero_variance(x: np.ndarray) -> bool:
     return bool(x.size) and bool(np.all(x == x[0]))
 
 
-def lilliefors(x: np.ndarray, pvalmethod: str = "approx") -> dict:
+def _lilliefors_presorted(arr: np.ndarray, ordered: np.ndarray, pvalmethod: str) -> tuple:
+    """statsmodels' Lilliefors D and p for a sample whose sorted copy is already at hand.
+
+    ``statsmodels.stats.diagnostic.lilliefors`` sorts the standardized sample again;
+    at registry scale that sort is the costliest step of the test, and the table has
+    already sorted each group for its quartiles. So this is statsmodels' ``kstest_fit``
+    for ``dist="norm"`` with the sort taken out: z from the sample's own mean and SD
+    (ddof 1, computed on ``arr`` in its order, as statsmodels does), D from its
+    ``ksstat`` formula (evaluated once per run of tied values, below), and the p-value
+    from statsmodels' own Dallal-Wilkinson approximation and simulated table
+    (``pval_lf``, ``get_lilliefors_table``). Rounding is monotone, so the standardized
+    sorted sample equals the sorted standardized one bit for bit and D and p are
+    identical (tests/stats check it on random data, ties included).
+    """
+    nobs = arr.size
+    # Runs of equal values (clinical data are rounded: a few hundred distinct values in
+    # 10^5 rows): the normal CDF is the same across a run while i/n grows, so
+    # statsmodels' maxima of i/n - F (D+) and F - (i - 1)/n (D-) fall on a run's last
+    # and first position. Evaluating only there gives the same floating-point values,
+    # hence the same D, with one CDF evaluation per distinct value.
+    change = np.flatnonzero(ordered[1:] != ordered[:-1])
+    first = np.concatenate(([0], change + 1))
+    last = np.concatenate((change, [nobs - 1]))
+    z = (ordered[first] - arr.mean()) / arr.std(ddof=1)
+    cdfvals = special.ndtr(z)  # what stats.norm.cdf computes, without its argument checks
+    d_plus = ((last + 1.0) / nobs - cdfvals).max()  # np.arange(1.0, n + 1) / n at the ends
+    d_min = (cdfvals - first / nobs).max()  # np.arange(0.0, n) / n at the starts
+    d_ks = np.max([d_plus, d_min])
+    table = _sm_lf.get_lilliefors_table(dist="norm")
+    if pvalmethod == "approx":
+        pval = _sm_lf.pval_lf(d_ks, nobs)
+        if pval > 0.1:
+            pval = table.prob(d_ks, nobs)
+    else:
+        pval = table.prob(d_ks, nobs)
+    return d_ks, pval
+
+
+def lilliefors(
+    x: np.ndarray, pvalmethod: str = "approx", *, presorted: np.ndarray | None = None
+) -> dict:
     """Kolmogorov-Smirnov test of normality with the Lilliefors correction.
 
     D is the largest distance between the empirical CDF and the normal CDF
@@ -63,6 +104,10 @@ def lilliefors(x: np.ndarray, pvalmethod: str = "approx") -> dict:
         (default) uses the Dallal & Wilkinson (1986) formula for p < 0.1 and
         statsmodels' simulated table above it; ``"table"`` uses the table
         throughout.
+    presorted : array_like, 1-D, optional
+        The non-missing values of ``x``, sorted ascending (a table sorts each group
+        once and reuses it): D is then computed without sorting again, with the same
+        result (:func:`_lilliefors_presorted`).
 
     Returns
     -------
@@ -94,9 +139,14 @@ def lilliefors(x: np.ndarray, pvalmethod: str = "approx") -> dict:
     extra = {"pvalmethod": pvalmethod, "p_is_lower_bound": None, "p_display_floor": None}
     if n < 4:
         return _empty("lilliefors", n, "Lilliefors test needs n >= 4", **extra)
-    if _zero_variance(arr):
+    ordered = None if presorted is None else _checked_sorted(presorted, n)
+    constant = _zero_variance(arr) if ordered is None else bool(ordered[0] == ordered[-1])
+    if constant:
         return _empty("lilliefors", n, "all values are equal (SD = 0)", **extra)
-    d, p = _sm_lilliefors(arr, dist="norm", pvalmethod=pvalmethod)
+    if ordered is None:
+        d, p = _sm_lilliefors(arr, dist="norm", pvalmethod=pvalmethod)
+    else:
+        d, p = _lilliefors_presorted(arr, ordered, pvalmethod)
     p = float(p)
     lower = p >= SPSS_LILLIEFORS_FLOOR
     return {
@@ -217,7 +267,13 @@ def shapiro_wilk(x: np.ndarray, max_n: int | None = None) -> dict:
     }
 
 
-def normality(x: np.ndarray, method: str, shapiro_max_n: int | None = None) -> dict:
+def normality(
+    x: np.ndarray,
+    method: str,
+    shapiro_max_n: int | None = None,
+    *,
+    presorted: np.ndarray | None = None,
+) -> dict:
     """Run the normality test named by ``method``.
 
     Parameters
@@ -228,6 +284,9 @@ def normality(x: np.ndarray, method: str, shapiro_max_n: int | None = None) -> d
         ``"lilliefors"`` is SPSS EXAMINE's K-S (the study's default).
     shapiro_max_n : int, optional
         Passed to :func:`shapiro_wilk` as ``max_n``.
+    presorted : array_like, 1-D, optional
+        The non-missing values of ``x``, sorted: passed to :func:`lilliefors`
+        (the other tests sort small samples or none; they ignore it).
 
     Returns
     -------
@@ -235,7 +294,7 @@ def normality(x: np.ndarray, method: str, shapiro_max_n: int | None = None) -> d
         The result of the chosen function (its ``method`` key names it).
     """
     if method == "lilliefors":
-        return lilliefors(x)
+        return lilliefors(x, presorted=presorted)
     if method == "ks_uncorrected":
         return ks_uncorrected(x)
     if method == "shapiro_wilk":
