@@ -490,21 +490,21 @@ def cmd_run(args: argparse.Namespace) -> int:
     )
 
 
-#: Separates the steps of `batch` (no verb, option or file of the workflow is named "::").
-STEP_SEPARATOR = "::"
-
-
 def cmd_batch(args: argparse.Namespace) -> int:
     """Several steps in one process, in order, stopping at the first that fails: a grouped
     job pays the interpreter's start-up and the imports (about 2 s) once instead of once
-    per table. Each step is exactly the verb a split job runs, so the outputs are the same."""
-    steps: list[list[str]] = [[]]
-    for token in args.steps:
-        if token == STEP_SEPARATOR:
-            steps.append([])
-        else:
-            steps[-1].append(token)
-    steps = [step for step in steps if step]
+    per table. Each step is exactly the verb a split job runs, so the outputs are the same.
+    The steps come as one JSON list of argument lists: no file name, however odd, can be
+    mistaken for a separator."""
+    try:
+        steps = json.loads(args.steps)
+    except json.JSONDecodeError as exc:
+        raise AnalysisError(f"batch: the steps are not a JSON list ({exc})") from None
+    if not (isinstance(steps, list) and all(
+        isinstance(step, list) and step and all(isinstance(a, str) for a in step)
+        for step in steps
+    )):  # fmt: skip
+        raise AnalysisError("batch: give the steps as a JSON list of argument lists")
     parser = build_parser()
     for step in steps:
         if step[0] in ("batch", "run"):
@@ -771,11 +771,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "batch",
         help="run several steps in one process (the workflow's grouped jobs)",
-        description=f"Run the steps given, separated by '{STEP_SEPARATOR}', in one process "
-        "and in order; stop at the first that fails. E.g. batch result C --id table1 --out "
-        f"t1.json {STEP_SEPARATOR} result C --id table2 --out t2.json",
+        description="Run the steps, a JSON list of argument lists, in one process and in "
+        'order; stop at the first that fails. E.g. batch \'[["result", "c.parquet", '
+        '"--id", "table1", "--out", "t1.json"], ["result", ...]]\'',
     )
-    p.add_argument("steps", nargs=argparse.REMAINDER, help="the steps and their options")
+    p.add_argument("steps", help="JSON list of steps, each a list of arguments")
     p.set_defaults(func=cmd_batch)
 
     p = sub.add_parser(

@@ -6,6 +6,7 @@
 # carries the inputs' checksums as a param, so Snakemake's params rerun trigger fires on
 # any change of content, whatever the modification times say.
 
+import json
 import sys
 from pathlib import Path
 
@@ -174,11 +175,8 @@ SCORECARD_FILES = {
 
 
 def batch(*steps):
-    """One `analysis batch` command running ``steps`` in order."""
-    command = ["batch"]
-    for step in steps:
-        command += [*(["::"] if len(command) > 1 else []), *step]
-    return command
+    """One `analysis batch` command running ``steps`` in order (one JSON argument)."""
+    return ["batch", json.dumps(list(steps))]
 
 
 def validate_step():

@@ -1,6 +1,8 @@
 # Input data: synthetic generation, validation, cohort derivation.
 # Paths and values reach the shell only through `:q` (each quoted; lists item by item).
-# Each rule's `benchmark` file records its wall time and peak memory (benchmarks/README.md).
+# Each rule's `benchmark` file records its wall time and peak memory (benchmarks/README.md);
+# its resources are what a cluster job asks for: cpus_per_task (its threads), mem_mb
+# (grown with the cohort as measured there) and runtime in minutes.
 
 
 rule synth:
@@ -16,6 +18,7 @@ rule synth:
     resources:
         mem_mb=2000,
         runtime=30,
+        cpus_per_task=lambda wildcards, threads: threads,
     params:
         python=PYTHON,
         study=STUDY_FILE,
@@ -45,8 +48,9 @@ if SPLIT_JOBS:
             ENV
         threads: 1
         resources:
-            mem_mb=mem_mb(4000),
+            mem_mb=mem_mb(1000, 2000),
             runtime=30,
+            cpus_per_task=lambda wildcards, threads: threads,
         params:
             python=PYTHON,
             step=validate_step(),
@@ -70,8 +74,9 @@ if SPLIT_JOBS:
             ENV
         threads: 1
         resources:
-            mem_mb=mem_mb(4000),
+            mem_mb=mem_mb(1000, 2000),
             runtime=30,
+            cpus_per_task=lambda wildcards, threads: threads,
         params:
             python=PYTHON,
             step=derive_step(),
@@ -98,8 +103,9 @@ else:
             ENV
         threads: 1
         resources:
-            mem_mb=mem_mb(4000),
+            mem_mb=mem_mb(1000, 2000),
             runtime=30,
+            cpus_per_task=lambda wildcards, threads: threads,
         params:
             python=PYTHON,
             step=batch(validate_step(), derive_step()),

@@ -21,8 +21,9 @@ rule figures:
         ENV
     threads: 1
     resources:
-        mem_mb=mem_mb(1000),
+        mem_mb=mem_mb(1000, 1000),
         runtime=30,
+        cpus_per_task=lambda wildcards, threads: threads,
     params:
         python=PYTHON,
         study=STUDY_FILE,
@@ -59,6 +60,7 @@ rule report:
     resources:
         mem_mb=1000,
         runtime=30,
+        cpus_per_task=lambda wildcards, threads: threads,
     params:
         python=PYTHON,
         study=STUDY_FILE,

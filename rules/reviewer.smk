@@ -21,8 +21,9 @@ if SPLIT_JOBS:
             ENV
         threads: lambda wildcards: 2 if wildcards.analysis in PARALLEL_SENSITIVITY else 1
         resources:
-            mem_mb=mem_mb(2000),
+            mem_mb=mem_mb(2000, 1000),
             runtime=60,
+            cpus_per_task=lambda wildcards, threads: threads,
         params:
             python=PYTHON,
             step=lambda wildcards, threads: sensitivity_step(
@@ -50,6 +51,7 @@ if SPLIT_JOBS:
         resources:
             mem_mb=1000,
             runtime=15,
+            cpus_per_task=lambda wildcards, threads: threads,
         params:
             python=PYTHON,
             step=scorecard_step(),
@@ -76,8 +78,9 @@ else:
             ENV
         threads: 1
         resources:
-            mem_mb=mem_mb(2000),
+            mem_mb=mem_mb(2000, 1000),
             runtime=120,
+            cpus_per_task=lambda wildcards, threads: threads,
         params:
             python=PYTHON,
             step=batch(*(sensitivity_step(a, 1, results=None) for a in SENSITIVITY_IDS)),

@@ -20,8 +20,9 @@ if SPLIT_JOBS:
             ENV
         threads: 1
         resources:
-            mem_mb=mem_mb(1000),
+            mem_mb=mem_mb(1000, 1000),
             runtime=30,
+            cpus_per_task=lambda wildcards, threads: threads,
         params:
             python=PYTHON,
             step=lambda wildcards: result_step(wildcards.output_id),
@@ -47,6 +48,7 @@ if SPLIT_JOBS:
         resources:
             mem_mb=1000,
             runtime=15,
+            cpus_per_task=lambda wildcards, threads: threads,
         params:
             python=PYTHON,
             step=lambda wildcards: render_step(wildcards.output_id),
@@ -70,6 +72,7 @@ if SPLIT_JOBS:
         resources:
             mem_mb=1000,
             runtime=15,
+            cpus_per_task=lambda wildcards, threads: threads,
         params:
             python=PYTHON,
             step=manuscript_step(),
@@ -98,8 +101,9 @@ else:
             ENV
         threads: 1
         resources:
-            mem_mb=mem_mb(1000),
+            mem_mb=mem_mb(1000, 1000),
             runtime=60,
+            cpus_per_task=lambda wildcards, threads: threads,
         params:
             python=PYTHON,
             step=batch(

@@ -31,23 +31,28 @@ def test_batch_writes_what_the_separate_steps_write(cohort_file, tmp_path):
     one, two = tmp_path / "one", tmp_path / "two"
     for oid in ("table1", "table4"):
         assert main(_result(cohort_file, oid, one / f"{oid}.json")) == 0
-    first, second = (_result(cohort_file, oid, two / f"{oid}.json") for oid in ("table1", "table4"))
-    assert main(["batch", *first, "::", *second]) == 0
+    steps = [_result(cohort_file, oid, two / f"{oid}.json") for oid in ("table1", "table4")]
+    assert main(["batch", json.dumps(steps)]) == 0
     for oid in ("table1", "table4"):
         assert (one / f"{oid}.json").read_bytes() == (two / f"{oid}.json").read_bytes()
 
 
 def test_batch_stops_at_the_first_failing_step(cohort_file, tmp_path, capsys):
-    failing = _result(cohort_file, "no_such_table", tmp_path / "a.json")
-    status = main(["batch", *failing, "::", *_result(cohort_file, "table1", tmp_path / "b.json")])
-    assert status == 2
+    steps = [
+        _result(cohort_file, "no_such_table", tmp_path / "a.json"),
+        _result(cohort_file, "table1", tmp_path / "b.json"),
+    ]
+    assert main(["batch", json.dumps(steps)]) == 2
     assert not (tmp_path / "b.json").exists()
     assert "no_such_table" in capsys.readouterr().err
 
 
-def test_batch_refuses_to_nest(capsys):
-    assert main(["batch", "batch", "result"]) == 2
+def test_batch_refuses_to_nest_and_what_is_not_a_list_of_steps(capsys):
+    assert main(["batch", json.dumps([["batch", "[]"]])]) == 2
     assert "cannot be a step of a batch" in capsys.readouterr().err
+    for bad in ("result c.parquet", '["result"]', "[[]]", "[[1]]"):
+        assert main(["batch", bad]) == 2
+        assert "error: batch:" in capsys.readouterr().err
 
 
 def test_a_capped_listing_still_counts_every_case(cohort_file, tmp_path):
