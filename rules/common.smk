@@ -179,6 +179,13 @@ def batch(*steps):
     return ["batch", json.dumps(list(steps))]
 
 
+def synth_step():
+    return [
+        "synth", "--n", str(config["synthetic"]["n"]), "--seed", str(config["synthetic"]["seed"]),
+        "--params", SYNTH_PARAMS, "--study", STUDY_FILE, "--out", INPUT_DATA,
+    ]  # fmt: skip
+
+
 def validate_step():
     return [
         "validate", INPUT_DATA, "--study", STUDY_FILE, *input_options(),

@@ -5,35 +5,29 @@
 # (grown with the cohort as measured there) and runtime in minutes.
 
 
-rule synth:
-    output:
-        "results/synthetic/cohort.parquet",
-    log:
-        "logs/synth.log",
-    benchmark:
-        "logs/benchmarks/synth.tsv"
-    conda:
-        ENV
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
-        cpus_per_task=lambda wildcards, threads: threads,
-    params:
-        python=PYTHON,
-        study=STUDY_FILE,
-        assumptions=SYNTH_PARAMS,
-        n=config["synthetic"]["n"],
-        seed=config["synthetic"]["seed"],
-        files_sha256=FILES_SHA256,
-        code_sha256=CODE_SHA256,
-    shell:
-        "{params.python:q} -m analysis synth --n {params.n:q} --seed {params.seed:q} "
-        "--params {params.assumptions:q} --study {params.study:q} --out {output:q} "
-        "> {log:q} 2>&1"
-
-
 if SPLIT_JOBS:
+
+    rule synth:
+        output:
+            INPUT_DATA,
+        log:
+            "logs/synth.log",
+        benchmark:
+            "logs/benchmarks/synth.tsv"
+        conda:
+            ENV
+        threads: 1
+        resources:
+            mem_mb=2000,
+            runtime=30,
+            cpus_per_task=lambda wildcards, threads: threads,
+        params:
+            python=PYTHON,
+            step=synth_step(),
+            files_sha256=FILES_SHA256,
+            code_sha256=CODE_SHA256,
+        shell:
+            "{params.python:q} -m analysis {params.step:q} > {log:q} 2>&1"
 
     rule validate:
         input:
@@ -87,11 +81,12 @@ if SPLIT_JOBS:
 
 else:
 
-    # One machine: validation and derivation in one process (one start-up).
+    # One machine: generation (synthetic default), validation and derivation in one
+    # process (one start-up); the generated file is written, then read back and validated
+    # as a site's file would be.
     rule cohort:
-        input:
-            GENERATED_DATA,
         output:
+            GENERATED_DATA,
             validation=VALIDATION,
             cohort=COHORT,
             flow=FLOW,
@@ -108,7 +103,9 @@ else:
             cpus_per_task=lambda wildcards, threads: threads,
         params:
             python=PYTHON,
-            step=batch(validate_step(), derive_step()),
+            step=batch(
+                *([synth_step()] if SYNTHETIC else []), validate_step(), derive_step()
+            ),
             files_sha256=FILES_SHA256,
             code_sha256=CODE_SHA256,
         shell:

@@ -50,7 +50,7 @@ def test_report_artefacts_exist(workdir, study):
     assert len(list((reports / "figures").glob("*.png"))) == len(study.figures)
     assert (workdir / "results" / "tables" / "table2.json").exists()
     # one machine: grouped jobs, each with its log and its time and memory (benchmark)
-    for step in ("synth", "cohort", "tables", "sensitivity", "figures", "report"):
+    for step in ("cohort", "tables", "sensitivity", "figures", "report"):
         assert (workdir / "logs" / f"{step}.log").exists()
         assert (workdir / "logs" / "benchmarks" / f"{step}.tsv").exists()
     for name in ("tables.docx", "tables.xlsx", "tables.tex", "reproduction.html"):
