@@ -45,6 +45,7 @@ __all__ = [
     "build_listing",
     "build_summary_table",
     "build_table",
+    "build_table_policies",
     "table_issues",
 ]
 
@@ -169,24 +170,35 @@ def _test_fields(result: dict[str, Any], test: str) -> dict[str, Any]:
 
 
 def _normality(
-    groups, present: list[np.ndarray], ordered: list[np.ndarray], norm_spec: dict[str, Any]
+    groups,
+    present: list[np.ndarray],
+    ordered: list[np.ndarray],
+    norm_spec: dict[str, Any],
+    memo: dict[Any, Any] | None = None,
 ) -> tuple[dict[str, float | None], dict[str, dict[str, Any]]]:
     """Per group: the deciding test's p, and every normality result the policy asks for.
 
     ``also`` tests are recorded, not used; a Shapiro-Wilk among them follows SPSS
-    EXAMINE's limit (n <= 5000), so at registry scale it costs nothing.
+    EXAMINE's limit (n <= 5000), so at registry scale it costs nothing. ``memo`` keeps
+    each result for the row's other policies (:func:`build_table_policies`).
     """
     names = [norm_spec["test"], *[t for t in norm_spec.get("also", []) if t != norm_spec["test"]]]
+    memo = {} if memo is None else memo
+
+    def run(name: str, key: str, arr: np.ndarray, srt: np.ndarray, max_n: int | None) -> dict:
+        cached = ("normality", name, max_n if name == "shapiro_wilk" else None, key)
+        if cached not in memo:
+            memo[cached] = normality_test(arr, name, shapiro_max_n=max_n, presorted=srt)
+        return memo[cached]
+
     p_values: dict[str, float | None] = {}
     details: dict[str, dict[str, Any]] = {}
     for (key, _, _), arr, srt in zip(groups, present, ordered, strict=True):
         if arr.size == 0:
             continue
-        results = {names[0]: normality_test(arr, names[0], presorted=srt)}
+        results = {names[0]: run(names[0], key, arr, srt, None)}
         for name in names[1:]:
-            results[name] = normality_test(
-                arr, name, shapiro_max_n=SPSS_SHAPIRO_MAX_N, presorted=srt
-            )
+            results[name] = run(name, key, arr, srt, SPSS_SHAPIRO_MAX_N)
         p_values[key] = results[names[0]].get("p_value")
         details[key] = results
     return p_values, details
@@ -201,20 +213,28 @@ def _continuous_row(
     tested: bool,
     overall: bool,
     table_test: str | None = None,
+    memo: dict[Any, Any] | None = None,
 ) -> dict[str, Any]:
-    x = _numeric(data[var.name])
-    present = [_present(x[idx]) for _, _, idx in groups]
-    # The one sort of each group: quartiles, Lilliefors and ranks all read it.
-    ordered = [np.sort(a) for a in present]
-    stats = {
-        key: descriptive.continuous_summary(arr, presorted=srt) | {"missing": idx.size - arr.size}
-        for (key, _, idx), arr, srt in zip(groups, present, ordered, strict=True)
-    }
-    if overall:
-        # The groups hold every row: their sorted runs merge in linear time (timsort).
-        whole = sum(idx.size for _, _, idx in groups) == x.size
-        merged = np.sort(np.concatenate(ordered), kind="stable") if whole else None
-        stats["overall"] = descriptive.continuous_summary(x, presorted=merged)
+    # ``memo``: what the row's other policies computed (the policy decides only the
+    # normality test and the test; :func:`build_table_policies`)
+    memo = {} if memo is None else memo
+    if "stats" not in memo:
+        x = _numeric(data[var.name])
+        present = [_present(x[idx]) for _, _, idx in groups]
+        # The one sort of each group: quartiles, Lilliefors and ranks all read it.
+        ordered = [np.sort(a) for a in present]
+        stats = {
+            key: descriptive.continuous_summary(arr, presorted=srt)
+            | {"missing": idx.size - arr.size}
+            for (key, _, idx), arr, srt in zip(groups, present, ordered, strict=True)
+        }
+        if overall:
+            # The groups hold every row: their sorted runs merge in linear time (timsort).
+            whole = sum(idx.size for _, _, idx in groups) == x.size
+            merged = np.sort(np.concatenate(ordered), kind="stable") if whole else None
+            stats["overall"] = descriptive.continuous_summary(x, presorted=merged)
+        memo.update(present=present, ordered=ordered, stats=stats)
+    present, ordered, stats = memo["present"], memo["ordered"], memo["stats"]
     testable = _Groups([a for a in present if a.size > 0], [s for s in ordered if s.size > 0])
     norm_spec = policy.get("normality")
     normality_p: dict[str, float | None] = {}
@@ -222,7 +242,7 @@ def _continuous_row(
     is_normal = True
     reason = "policy without normality pre-testing"
     if norm_spec:
-        normality_p, normality_details = _normality(groups, present, ordered, norm_spec)
+        normality_p, normality_details = _normality(groups, present, ordered, norm_spec, memo)
         ps = list(normality_p.values())
         is_normal = all(p is not None and p >= norm_spec["alpha"] for p in ps) and bool(ps)
         reason = (
@@ -242,7 +262,11 @@ def _continuous_row(
         test_name = "none"
         if tested:
             reason = "fewer than two groups with data"
-    result = _run_continuous_test(test_name, testable)
+    if ("test", test_name) not in memo:
+        memo["test", test_name] = _run_continuous_test(test_name, testable)
+    result = memo["test", test_name]
+    if "smd" not in memo:
+        memo["smd"] = _smd("continuous", present) if len(present) > 1 else None
     return {
         "variable": var.name,
         "label": var.display_label(),
@@ -257,7 +281,7 @@ def _continuous_row(
         "normality_test": norm_spec["test"] if norm_spec else None,
         "normality": normality_p,
         "normality_details": normality_details,
-        "smd": _smd("continuous", present) if len(present) > 1 else None,
+        "smd": memo["smd"],
     }
 
 
@@ -270,16 +294,25 @@ def _categorical_rows(
     override: dict[str, Any],
     tested: bool,
     overall: bool,
+    memo: dict[Any, Any] | None = None,
 ) -> list[dict[str, Any]]:
+    # ``memo``: what the row's other policies computed (the policy decides only the
+    # test; :func:`build_table_policies`)
+    memo = {} if memo is None else memo
     levels = var.levels
-    # Coded once (a hash lookup over every row); each group is counted from the codes.
-    codes = _level_codes(data[var.name].to_numpy(), levels)
-    per_group = {
-        key: descriptive.categorical_summary(codes[idx], levels, coded=True)
-        for key, _, idx in groups
-    }
-    if overall:
-        per_group["overall"] = descriptive.categorical_summary(codes, levels, coded=True)
+    if "per_group" not in memo:
+        # Coded once (a hash lookup over every row); each group is counted from the codes.
+        codes = _level_codes(data[var.name].to_numpy(), levels)
+        per_group = {
+            key: descriptive.categorical_summary(codes[idx], levels, coded=True)
+            for key, _, idx in groups
+        }
+        if overall:
+            per_group["overall"] = descriptive.categorical_summary(codes, levels, coded=True)
+        group_codes = [codes[idx] for _, _, idx in groups]
+        smd = _smd("categorical", group_codes, levels, coded=True) if len(groups) > 1 else None
+        memo.update(per_group=per_group, smd=smd)
+    per_group, smd = memo["per_group"], memo["smd"]
     cat_policy = policy["categorical"]
     test_name = override.get("test") or cat_policy["test"]
     reason = "override in the study file" if "test" in override else "categorical variable"
@@ -302,15 +335,15 @@ def _categorical_rows(
         if table.shape[0] < 2 or table.shape[1] < 2:
             reason = "fewer than two groups or levels with data"
         else:
-            result_test, result = _categorical_test(test_name, table, cat_policy)
+            cached = ("test", test_name, cat_policy.get("small_expected"))
+            if cached not in memo:
+                memo[cached] = _categorical_test(test_name, table, cat_policy)
+            result_test, result = memo[cached]
             if result_test != test_name:
                 reason = "an expected count < 5: Fisher's exact test (policy)"
-            result = {
-                **result,
-                "crosstabs": _crosstabs(table, group_var, var, rows_kept, cols_kept),
-            }
-    group_codes = [codes[idx] for _, _, idx in groups]
-    smd = _smd("categorical", group_codes, levels, coded=True) if len(groups) > 1 else None
+            if "crosstabs" not in memo:
+                memo["crosstabs"] = _crosstabs(table, group_var, var, rows_kept, cols_kept)
+            result = {**result, "crosstabs": memo["crosstabs"]}
     shown_code = var.show if var.show is not None else levels[-1]
     rows = []
     for code, level_label in var.codes.items():
@@ -581,6 +614,19 @@ def build_summary_table(
     cohort: pd.DataFrame, study: Study, table: dict[str, Any]
 ) -> dict[str, Any]:
     """Results of one summary table (Table 1-style), as the results-JSON dict."""
+    return _build_summary_tables(cohort, study, [table])[0]
+
+
+def _build_summary_tables(
+    cohort: pd.DataFrame, study: Study, versions: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """One summary table under several policies (``versions``: the table, differing only
+    in ``policy``), as :func:`build_summary_table` builds each. Each row's data, groups,
+    sorted values and summaries are computed once, each normality test and test once per
+    test name, and every policy's row takes them (a row's ``memo``)."""
+    table = versions[0]
+    if any({**v, "policy": None} != {**table, "policy": None} for v in versions):
+        raise ValueError("the versions of a table may differ only in their policy")
     tid = table["id"]
     for name in _needed_columns(study, table):
         if name not in cohort.columns:
@@ -592,11 +638,11 @@ def build_summary_table(
         data = data.loc[data[group_var.name].notna()]
         _value_errors(data, group_var, f"table {tid}, grouping variable '{group_var.name}'")
     groups = _group_index(data, group_var)
-    policy = _policy(study, table)
+    policies = [_policy(study, v) for v in versions]
     overrides = table.get("overrides", {})
     tested = group_var is not None
     overall = bool(table.get("overall", False)) and group_var is not None
-    rows: list[dict[str, Any]] = []
+    all_rows: list[list[dict[str, Any]]] = [[] for _ in versions]
     for name in table["rows"]:
         var = study.variables[name]
         context = f"table {tid}, variable '{name}'"
@@ -608,22 +654,39 @@ def build_summary_table(
             var_data = data.loc[data[ref].isin(codes)]
             var_groups = _group_index(var_data, group_var)
         _value_errors(var_data, var, context)
+        memo: dict[Any, Any] = {}
         try:
-            if is_categorical_row(var, override):
-                rows.extend(
-                    _categorical_rows(var, var_data, var_groups, group_var, policy, override,
-                                      tested, overall)
-                )  # fmt: skip
-            else:
-                rows.append(
-                    _continuous_row(var, var_data, var_groups, policy, override, tested,
-                                    overall, table.get("test"))
-                )  # fmt: skip
+            for rows, policy in zip(all_rows, policies, strict=True):
+                if is_categorical_row(var, override):
+                    rows.extend(
+                        _categorical_rows(var, var_data, var_groups, group_var, policy,
+                                          override, tested, overall, memo)
+                    )  # fmt: skip
+                else:
+                    rows.append(
+                        _continuous_row(var, var_data, var_groups, policy, override, tested,
+                                        overall, table.get("test"), memo)
+                    )  # fmt: skip
         except AnalysisError:
             raise
         except (ValueError, ZeroDivisionError, np.linalg.LinAlgError) as exc:
             # the statistics refuse data they cannot use; say which table and variable
             raise DataError(f"{context}: {exc}") from exc
+    return [
+        _summary_result(study, table, group_var, data, groups, policy, rows)
+        for policy, rows in zip(policies, all_rows, strict=True)
+    ]
+
+
+def _summary_result(
+    study: Study,
+    table: dict[str, Any],
+    group_var: Variable | None,
+    data: pd.DataFrame,
+    groups: list[tuple[str, str, np.ndarray]],
+    policy: dict[str, Any],
+    rows: list[dict[str, Any]],
+) -> dict[str, Any]:
     return {
         "schema_version": SCHEMA_VERSION,
         "study": study.id,
@@ -684,6 +747,30 @@ def build_listing(cohort: pd.DataFrame, study: Study, table: dict[str, Any]) -> 
         "columns": [{"variable": c, "label": study.variables[c].display_label()} for c in columns],
         "rows": rows,
     }
+
+
+def build_table_policies(
+    cohort: pd.DataFrame, study: Study, table_id: str, policies: list[str | None]
+) -> list[dict[str, Any]]:
+    """``[build_table(cohort, study, table_id, p) for p in policies]``, the same numbers,
+    with the work no policy changes done once: each row's groups, sorted values and
+    summaries, and each normality test and test once per test name (a sensitivity
+    analysis rebuilding a table under several policies). The tables share the dicts their
+    rows have in common: read them, do not change them."""
+    tables = [_resolve(study, table_id, p) for p in policies]
+    if not tables or tables[0].get("kind", "summary") == "listing":
+        return [build_listing(cohort, study, t) for t in tables]
+    # A policy changes table_issues' errors only through the continuous tests a row may
+    # get (the exact Mann-Whitney test's limit): policies alike in those refuse alike.
+    checked = set()
+    for p, table in zip(policies, tables, strict=True):
+        pol = _policy(study, table)
+        branches = [pol[b][k] for b in ("normal", "non_normal") for k in ("two_groups", "k_groups")]
+        tests = (bool(pol.get("normality")), *branches)
+        if tests not in checked:
+            checked.add(tests)
+            _refuse(table_issues(cohort, study, table_id, p))
+    return _build_summary_tables(cohort, study, tables)
 
 
 def build_table(

@@ -3,8 +3,8 @@
 :func:`run_tests_switch` rebuilds every grouped summary table of the study (Tables 1, 2,
 3 and 7 of the baclofen study) through the table engine under variants of each table's
 own policy (policies are data: the variants are policies added to a copy of the study,
-and :func:`analysis.tables.build_table` runs them), and lists the rows whose test, and
-whose significance, change:
+and :func:`analysis.tables.build_table_policies` runs them, each table once under all its
+variants), and lists the rows whose test, and whose significance, change:
 
 (a) ``fisher``: Fisher's exact test instead of the Pearson chi-square wherever an
     expected count is below 5 (2x2: ``scipy.stats.fisher_exact``; r x c: the
@@ -35,7 +35,7 @@ from analysis.sensitivity.models import (
     significant_terms,
 )
 from analysis.study import Study
-from analysis.tables import NORMALITY_LABELS, TEST_LABELS, build_table
+from analysis.tables import NORMALITY_LABELS, TEST_LABELS, build_table_policies
 
 __all__ = ["NORMALITY_METHODS", "run_tests_switch", "switch_policies", "tested_tables"]
 
@@ -230,11 +230,18 @@ def run_tests_switch(
     for tid in tables:
         given = (results or {}).get(tid)
         usable = given is not None and given.get("policy", {}).get("name") == base_names[tid]
-        base_tables[tid] = given if usable else build_table(cohort, study, tid)
-        for variant in switch_policies(base_names[tid], study.policies[base_names[tid]]):
-            variants.setdefault(tid, {})[variant] = build_table(
-                cohort, extended, tid, policy=f"sensitivity_{base_names[tid]}_{variant}"
-            )
+        names = list(switch_policies(base_names[tid], study.policies[base_names[tid]]))
+        # each table once under all its variants (and its own policy unless given):
+        # what a variant does not change (the groups, the summaries, the tests of the
+        # other kind) is computed once
+        built = build_table_policies(
+            cohort,
+            extended,
+            tid,
+            ([] if usable else [None]) + [f"sensitivity_{base_names[tid]}_{v}" for v in names],
+        )
+        base_tables[tid] = given if usable else built.pop(0)
+        variants[tid] = dict(zip(names, built, strict=True))
 
     fisher_rows, welch_rows, normality_rows = [], [], []
     for tid in tables:

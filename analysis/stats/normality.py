@@ -13,6 +13,7 @@ returns a plain dict with ``statistic``, ``p_value``, ``n``, ``method`` and
 
 from __future__ import annotations
 
+import math
 import warnings
 
 import numpy as np
@@ -161,7 +162,34 @@ def lilliefors(
     }
 
 
-def ks_uncorrected(x: np.ndarray) -> dict:
+def _ks_presorted(ordered: np.ndarray, mean: float, sd: float) -> tuple:
+    """``scipy.stats.kstest(x, "norm", args=(mean, sd), method="asymp")``'s D+ and D-
+    for a sample whose sorted copy is already at hand, and the two-sided p-value.
+
+    scipy sorts the sample again, and the one-sided call that gives the other side's
+    difference also computes a one-sided exact p-value (``ksone.sf``, the costliest
+    step at registry scale) that is not used. The arithmetic is scipy's ``ks_1samp``:
+    the normal CDF is ``special.ndtr((x - mean) / sd)`` (what ``stats.norm.cdf``
+    computes), D+ = max(i/n - F), D- = max(F - (i - 1)/n), D the larger (D- on a tie,
+    as scipy), p = ``stats.kstwobign.sf(D * sqrt(n))`` clipped to [0, 1]. As in
+    :func:`_lilliefors_presorted`, the CDF is evaluated once per run of tied values
+    (the maxima fall on a run's last and first position), with the same floating-point
+    values, hence the same D and p (tests check it on random data, ties included).
+    """
+    nobs = ordered.size
+    change = np.flatnonzero(ordered[1:] != ordered[:-1])
+    first = np.concatenate(([0], change + 1))
+    last = np.concatenate((change, [nobs - 1]))
+    cdfvals = special.ndtr((ordered[first] - mean) / sd)
+    d_plus = ((last + 1.0) / nobs - cdfvals).max()
+    d_minus = (cdfvals - first / nobs).max()
+    sign = 1 if d_plus > d_minus else -1
+    d = d_plus if sign > 0 else d_minus
+    p = np.clip(np.asarray(stats.kstwobign.sf(d * math.sqrt(nobs)), dtype=np.float64), 0.0, 1.0)
+    return float(d_plus), float(d_minus), sign, float(d), p
+
+
+def ks_uncorrected(x: np.ndarray, *, presorted: np.ndarray | None = None) -> dict:
     """One-sample Kolmogorov-Smirnov test against N(mean, SD), no correction.
 
     Reproduces SPSS 20 NPAR TESTS /K-S(NORMAL): the normal parameters are the
@@ -188,29 +216,36 @@ def ks_uncorrected(x: np.ndarray) -> dict:
 
     The two-sided call returns D and which side it came from; the other
     side's difference takes one one-sided call (scipy returns only the
-    larger of the two).
+    larger of the two). With ``presorted`` (the non-missing values of ``x``,
+    sorted, as a table has them) both sides and p come from one pass over the
+    sorted values instead, with the same numbers (:func:`_ks_presorted`).
     """
     arr = _finite(x)
     n = int(arr.size)
     extra = {"d_positive": None, "d_negative": None, "z": None, "mean": None, "sd": None}
     if n < 2:
         return _empty("ks_uncorrected", n, "K-S test needs n >= 2", **extra)
-    if _zero_variance(arr):
+    ordered = None if presorted is None else _checked_sorted(presorted, n)
+    constant = _zero_variance(arr) if ordered is None else bool(ordered[0] == ordered[-1])
+    if constant:
         return _empty("ks_uncorrected", n, "all values are equal (SD = 0)", **extra)
     mean = float(arr.mean())
     sd = float(arr.std(ddof=1))
-    res = stats.kstest(arr, "norm", args=(mean, sd), method="asymp")
-    d = float(res.statistic)
-    # the side that was not the maximum: "greater" gives D+, "less" gives D-
-    other = "less" if res.statistic_sign > 0 else "greater"
-    d_other = float(stats.kstest(arr, "norm", args=(mean, sd), alternative=other).statistic)
-    d_plus, d_minus = (d, d_other) if res.statistic_sign > 0 else (d_other, d)
+    if ordered is not None:
+        d_plus, d_minus, _, d, pvalue = _ks_presorted(ordered, mean, sd)
+    else:
+        res = stats.kstest(arr, "norm", args=(mean, sd), method="asymp")
+        d, pvalue = float(res.statistic), res.pvalue
+        # the side that was not the maximum: "greater" gives D+, "less" gives D-
+        other = "less" if res.statistic_sign > 0 else "greater"
+        d_other = float(stats.kstest(arr, "norm", args=(mean, sd), alternative=other).statistic)
+        d_plus, d_minus = (d, d_other) if res.statistic_sign > 0 else (d_other, d)
     return {
         "statistic": d,
         "d_positive": d_plus,
         "d_negative": 0.0 - d_minus,  # never -0.0
         "z": d * float(np.sqrt(n)),
-        "p_value": _f(res.pvalue),
+        "p_value": _f(pvalue),
         "mean": mean,
         "sd": sd,
         "n": n,
@@ -286,7 +321,7 @@ def normality(
         Passed to :func:`shapiro_wilk` as ``max_n``.
     presorted : array_like, 1-D, optional
         The non-missing values of ``x``, sorted: passed to :func:`lilliefors`
-        (the other tests sort small samples or none; they ignore it).
+        and :func:`ks_uncorrected` (Shapiro-Wilk ignores it).
 
     Returns
     -------
@@ -296,7 +331,7 @@ def normality(
     if method == "lilliefors":
         return lilliefors(x, presorted=presorted)
     if method == "ks_uncorrected":
-        return ks_uncorrected(x)
+        return ks_uncorrected(x, presorted=presorted)
     if method == "shapiro_wilk":
         return shapiro_wilk(x, max_n=shapiro_max_n)
     raise ValueError(f"unknown normality method {method!r}; expected one of {NORMALITY_METHODS}")
