@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -300,6 +301,41 @@ def _derived_cohort(path: str) -> pd.DataFrame:
     return _COHORTS[key].copy(deep=False)
 
 
+#: Models fitted by this process, by cohort file, study file and model id: the analyses
+#: of a `batch` compare with the same main model, fitted once (at 10^6 rows, a fit is
+#: seconds). The same numbers as the results file a split job reads (tests compare).
+_MODELS: dict[tuple[str, str, str], dict] = {}
+
+
+class _FittedModels(Mapping):
+    """The study's models' results, each fitted on first use and kept for the process. A
+    model that cannot be fitted raises where an analysis asks for it, as fitting it there
+    would, so that analysis reports "not run" and the others go on."""
+
+    def __init__(self, cohort_path: str, study_path: str, cohort: pd.DataFrame, study: Study):
+        stat = Path(cohort_path).stat()
+        self._file = f"{Path(cohort_path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
+        self._study_file = str(Path(study_path).resolve())
+        self._cohort, self._study = cohort, study
+        self._ids = [spec["id"] for spec in study.models]
+
+    def __getitem__(self, model_id: str) -> dict:
+        if model_id not in self._ids:
+            raise KeyError(model_id)
+        from analysis.models import build_model
+
+        key = (self._file, self._study_file, model_id)
+        if key not in _MODELS:
+            _MODELS[key] = build_model(self._cohort, self._study, model_id)
+        return _MODELS[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._ids)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
 def cmd_result(args: argparse.Namespace) -> int:
     from analysis.results import write_json
     from analysis.study import load_study
@@ -388,11 +424,13 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
             f"(analyses: {', '.join(entries) or 'none'})"
         )
     overrides = {"workers": args.workers} if entries[args.id]["analysis"] == "bootstrap" else {}
+    cohort = _derived_cohort(args.cohort)
+    given = _results_by_id(args.results)
     result = run_analysis(
         entries[args.id],
-        _derived_cohort(args.cohort),
+        cohort,
         study,
-        _results_by_id(args.results),
+        given or _FittedModels(args.cohort, args.study, cohort, study),
         **overrides,
     )
     write_json(result, args.out, validate=False)
