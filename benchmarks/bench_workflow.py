@@ -8,7 +8,7 @@ with n: the exponent b of time ~ n^b, a least-squares fit on the log-log points.
 
 Usage:
   python benchmarks/bench_workflow.py --sizes 100000 1000000 10000000
-  python benchmarks/bench_workflow.py --fanout --sizes 20000   # split jobs on 1 and 2 cores
+  python benchmarks/bench_workflow.py --fanout --sizes 401   # split and grouped, 1 and 2 cores
 """
 
 from __future__ import annotations
@@ -69,16 +69,20 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
     parser.add_argument("--cores", type=int, default=2)
-    parser.add_argument("--fanout", action="store_true", help="split jobs on 1 and 2 cores")
+    parser.add_argument(
+        "--fanout", action="store_true", help="split and grouped jobs on 1 and 2 cores"
+    )
     args = parser.parse_args()
     print(f"# {date.today()}, {platform.machine()}, Python {platform.python_version()}")
     if args.fanout:
         print("| n | cores | jobs | wall s | speed-up |\n|---:|---:|---|---:|---:|")
         for n in args.sizes:
-            one, _ = run(n, 1, split=True)
-            two, _ = run(n, 2, split=True)
-            print(f"| {n:,} | 1 | split | {one:.1f} | 1.00 |")
-            print(f"| {n:,} | 2 | split | {two:.1f} | {one / two:.2f} |")
+            for split in (True, False):
+                one, _ = run(n, 1, split=split)
+                two, _ = run(n, 2, split=split)
+                jobs = "split" if split else "grouped"
+                print(f"| {n:,} | 1 | {jobs} | {one:.1f} | 1.00 |")
+                print(f"| {n:,} | 2 | {jobs} | {two:.1f} | {one / two:.2f} |")
         return
     runs = {n: run(n, args.cores, split=False) for n in args.sizes}
     jobs = sorted({job for _, per_job in runs.values() for job in per_job})
