@@ -131,7 +131,40 @@ def _load(args: argparse.Namespace, study):
     if isinstance(sheet, str) and sheet.isdigit():
         sheet = int(sheet)
     options = ReadOptions(sheet, args.header_row, args.encoding, args.delimiter)
-    return load_input(args.data, study, args.mapping, options)
+    try:
+        key = (_file_key(args.data), _file_key(args.mapping), _file_key(args.study), options)
+    except OSError:  # a missing file: load_input says so in its own words
+        key = None
+    frame = _INPUTS.pop(key, None)  # each read reused once at most: not held after use
+    _INPUTS.clear()
+    if frame is None:
+        frame = load_input(args.data, study, args.mapping, options)
+        if key is not None:
+            _INPUTS[key] = frame
+    return _own_copy(frame)
+
+
+#: The input as the last `_load` of this process read it, for the next step of a `batch`
+#: (`derive` after `validate`): reading is deterministic, so the same files and options
+#: give the same frame, and a 10^7-row input is not read (and held) twice. Keyed by each
+#: file's path, size and modification time and by the read options.
+_INPUTS: dict[tuple, pd.DataFrame] = {}
+
+
+def _file_key(path: str | None) -> tuple[str, int, int] | None:
+    if not path:
+        return None
+    stat = Path(path).stat()
+    return (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+
+
+def _own_copy(frame: pd.DataFrame) -> pd.DataFrame:
+    """A shallow copy (copy-on-write keeps each step's changes its own) with its own attrs."""
+    import copy
+
+    out = frame.copy(deep=False)
+    out.attrs = copy.deepcopy(frame.attrs)
+    return out
 
 
 def _load_valid(args: argparse.Namespace, study):

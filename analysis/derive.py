@@ -103,8 +103,12 @@ _KINDS = {
 
 
 def derive_variables(frame: pd.DataFrame, study: Study) -> pd.DataFrame:
-    """Add (or recompute) every derived variable, in study-file order."""
-    out = frame.copy()
+    """Add (or recompute) every derived variable, in study-file order.
+
+    ``frame`` is left as it was: the shallow copy shares its columns, and copy-on-write
+    gives an assigned column new memory (no full-frame copy of the input).
+    """
+    out = frame.copy(deep=False)
     for var in study.derived:
         spec = var.derive or {}
         missing = [v for v in derivation_sources(spec) if v not in out.columns]
@@ -195,8 +199,9 @@ def apply_inclusion(
                 missing_variables[name] = missing_variables.get(name, 0) + int(hit.sum())
         n_missing = int(by_missing.sum())
         n_excluded = int(excluded.sum())
-        data = data.loc[mask]
-        positions = positions[mask]
+        if n_excluded:  # a step that keeps every row copies nothing
+            data = data.loc[mask]
+            positions = positions[mask]
         flow.append({
             "step": i, "label": crit["label"], "n": len(data), "excluded": n_excluded,
             "excluded_value_missing": n_missing, "excluded_not_met": n_excluded - n_missing,

@@ -7,7 +7,9 @@ that disagree with their sources, eGFR outside its CKD group's band).
 pandera's lazy mode collects every failure; this module only turns them into
 one line each (file, column, row, value, rule) and caps each rule at
 ``MAX_ROWS_PER_RULE`` listed rows. Errors stop the run; warnings go into the
-report.
+report. The row-wise rules run ``CHUNK_ROWS`` rows at a time (bounded memory at
+10^7 rows); the dataset-wide ones (unique IDs, the output checks) on the whole frame,
+and the report is the same as one pass's.
 
 It then derives the cohort as ``derive`` will (every input row: derived values
 outside their declared range or codes are errors naming the sources), applies the
@@ -44,6 +46,9 @@ from analysis.tables import table_issues
 __all__ = ["Problem", "ValidationReport", "validate_frame"]
 
 MAX_ROWS_PER_RULE = 20
+#: Rows per chunk for the row-wise rules: bounds their temporaries (pandera's check
+#: results, per-rule boolean and float columns) whatever the number of rows.
+CHUNK_ROWS = 250_000
 # Factors by which a value outside its range may be in the wrong unit
 # (g/L vs g/dL, umol/L vs mg/dL, g vs mg, m vs cm).
 UNIT_FACTORS = (10.0, 88.4, 1000.0, 100.0)
@@ -148,7 +153,9 @@ def _unit_hint(var: Variable, value: Any) -> str:
     return ""
 
 
-def _column_schema(study: Study, present: set[str]) -> pa.DataFrameSchema:
+def _column_schema(study: Study, present: set[str], unique: bool = True) -> pa.DataFrameSchema:
+    """The per-column rules; ``unique=False`` leaves out the subject-ID uniqueness rule
+    (dataset-wide, so checked once on the whole column rather than per chunk)."""
     columns = {}
     for var in study.variables.values():
         if var.name not in present:
@@ -158,8 +165,8 @@ def _column_schema(study: Study, present: set[str]) -> pa.DataFrameSchema:
             checks.append(pa.Check.isin(list(var.codes), error="allowed_codes"))
         if var.range and var.type == "continuous":
             checks.append(pa.Check.in_range(*var.range, error="plausible_range"))
-        unique = var.name == study.subject_id
-        columns[var.name] = pa.Column(checks=checks, nullable=True, unique=unique, required=False)
+        is_id = unique and var.name == study.subject_id
+        columns[var.name] = pa.Column(checks=checks, nullable=True, unique=is_id, required=False)
     return pa.DataFrameSchema(columns)
 
 
@@ -266,15 +273,20 @@ def _required_columns(c: _Collector) -> None:
 
 def _coerce_numbers(c: _Collector, present: set[str]) -> pd.DataFrame:
     """Numeric columns as floats; text that is not a number is an error (and then missing)."""
-    data = c.frame.reset_index(drop=True).copy()
+    # A shallow copy: copy-on-write keeps the caller's columns apart, and only the
+    # coerced columns get new memory (no full-frame copy).
+    data = c.frame.copy(deep=False)
     for var in c.study.variables.values():
         if var.name not in present or not _is_numeric(var) or var.identifier:
             continue
         raw = data[var.name]
-        number = pd.to_numeric(raw, errors="coerce")
-        bad = np.flatnonzero((number.isna() & raw.notna()).to_numpy())
-        if bad.size:
-            c.add_rows("error", var.name, bad, "numeric", "not a number", values=raw)
+        if raw.dtype == np.float64:
+            number = raw  # already floats: kept as they are, no copy of the column
+        else:
+            number = pd.to_numeric(raw, errors="coerce")
+            bad = np.flatnonzero((number.isna() & raw.notna()).to_numpy())
+            if bad.size:
+                c.add_rows("error", var.name, bad, "numeric", "not a number", values=raw)
         # inf, -inf and overflowing text such as 1e400 are numbers to pandas but not
         # measurements; left in, they would break the tests and models downstream.
         infinite = np.flatnonzero(np.isinf(number.to_numpy(dtype=float, na_value=np.nan)))
@@ -285,18 +297,65 @@ def _coerce_numbers(c: _Collector, present: set[str]) -> pd.DataFrame:
     return data
 
 
-def _run_schema(c: _Collector, data: pd.DataFrame, present: set[str]) -> None:
+def _schema_failures(
+    data: pd.DataFrame, schema: pa.DataFrameSchema
+) -> list[tuple[str, str, np.ndarray]]:
+    """(column, check, rows) of every failed schema rule on ``data``, in pandera's order.
+
+    ``rows`` are ``data``'s index labels (global row positions: ``data`` is a slice of a
+    frame with a RangeIndex). ``inplace=True``: pandera would otherwise copy the frame.
+    """
     try:
-        _column_schema(c.study, present).validate(data, lazy=True)
+        schema.validate(data, lazy=True, inplace=True)
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
-        for (column, check), part in cases.groupby(["column", "check"], sort=False):
-            rows = part["index"].dropna().astype(int).to_numpy()
-            if check == "field_uniqueness":
-                rule, message = "duplicate_id", "subject identifier appears more than once"
-            else:
-                rule, message = check, _check_message(c.study, column, check)
-            c.add_rows("error", column, rows, rule, message, values=c.frame[column])
+        return [
+            (column, check, part["index"].dropna().astype(int).to_numpy())
+            for (column, check), part in cases.groupby(["column", "check"], sort=False)
+        ]
+    return []
+
+
+def _run_checks(c: _Collector, data: pd.DataFrame, present: set[str], chunk_rows: int) -> None:
+    """The schema's rules and the cross-column rules, row-wise ones ``chunk_rows`` rows at a time.
+
+    Every rule but the subject-ID uniqueness reads one row at a time, so running it on
+    slices of the frame gives the same rows as one pass, with temporaries (pandera's
+    check results, each rule's boolean and float columns) bounded by the chunk.
+    Uniqueness is checked once on the whole ID column. The rows of each rule are
+    gathered over the chunks and reported in one-pass order: schema rules by column
+    in study-file order (uniqueness first, then codes, then range, as pandera lists
+    them), then the cross-column rules in their order.
+    """
+    study = c.study
+    schema = _column_schema(study, present, unique=False)
+    rules = _cross_rules(study, present)
+    found: dict[tuple[str, str], list[np.ndarray]] = {}
+    crossed: list[list[np.ndarray]] = [[] for _ in rules]
+    if study.subject_id in present:
+        ids = pa.DataFrameSchema({study.subject_id: pa.Column(nullable=True, unique=True)})
+        for column, check, rows in _schema_failures(data[[study.subject_id]], ids):
+            found.setdefault((column, check), []).append(rows)
+    for start in range(0, len(data), chunk_rows):
+        chunk = data.iloc[start : start + chunk_rows]
+        for column, check, rows in _schema_failures(chunk, schema):
+            found.setdefault((column, check), []).append(rows)
+        for k, rule in enumerate(rules):
+            fails = rule.fails(chunk).fillna(False).to_numpy(bool)
+            crossed[k].append(np.flatnonzero(fails) + start)
+    order = {name: i for i, name in enumerate(schema.columns)}
+    checks = {"field_uniqueness": 0, "allowed_codes": 1, "plausible_range": 2}
+    for column, check in sorted(found, key=lambda k: (order[k[0]], checks.get(k[1], 3))):
+        rows = np.concatenate(found[column, check])
+        if check == "field_uniqueness":
+            rule, message = "duplicate_id", "subject identifier appears more than once"
+        else:
+            rule, message = check, _check_message(study, column, check)
+        c.add_rows("error", column, rows, rule, message, values=c.frame[column])
+    for rule, parts in zip(rules, crossed, strict=True):
+        rows = np.concatenate(parts) if parts else np.empty(0, int)
+        if rows.size:
+            c.add_rows(rule.severity, rule.column, rows, rule.rule, rule.message, data[rule.column])
 
 
 def _check_message(study: Study, column: str, check: str) -> str:
@@ -309,8 +368,14 @@ def _check_message(study: Study, column: str, check: str) -> str:
     return check
 
 
-def validate_frame(frame: pd.DataFrame, study: Study, source: str = "data") -> ValidationReport:
-    """Every problem of ``frame`` against ``study``: one pass, all rules."""
+def validate_frame(
+    frame: pd.DataFrame, study: Study, source: str = "data", chunk_rows: int | None = None
+) -> ValidationReport:
+    """Every problem of ``frame`` against ``study``: one report, all rules.
+
+    The row-wise rules run ``chunk_rows`` rows at a time (default :data:`CHUNK_ROWS`);
+    the report is the same for any chunk size.
+    """
     c = _Collector(frame.reset_index(drop=True), study, source)
     c.report.made_missing = list(frame.attrs.get("made_missing", []))
     c.report.value_labels = list(frame.attrs.get("value_labels", []))
@@ -324,11 +389,7 @@ def validate_frame(frame: pd.DataFrame, study: Study, source: str = "data") -> V
     present = set(frame.columns)
     _required_columns(c)
     data = _coerce_numbers(c, present)
-    _run_schema(c, data, present)
-    for rule in _cross_rules(study, present):
-        rows = np.flatnonzero(rule.fails(data).fillna(False).to_numpy(bool))
-        if rows.size:
-            c.add_rows(rule.severity, rule.column, rows, rule.rule, rule.message, data[rule.column])
+    _run_checks(c, data, present, chunk_rows or CHUNK_ROWS)
     for var in study.variables.values():
         if var.name in present and not var.identifier and data[var.name].isna().all():
             c.add("warning", var.name, "all_missing", "every value is missing")
