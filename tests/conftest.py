@@ -5,12 +5,11 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
-from support import env_without
+from support import SNAKEMAKE, env_without, workflow_copy
 
 from analysis.derive import derive_cohort
 from analysis.models import build_model
@@ -20,7 +19,6 @@ from analysis.tables import build_table
 
 ROOT = Path(__file__).resolve().parents[1]
 STUDY_FILE = ROOT / "studies" / "baclofen_ckd.yaml"
-SNAKEMAKE = Path(sys.executable).with_name("snakemake")
 WORKFLOW_FILES = ["Snakefile", "rules", "config", "studies", "docs", "envs"]
 
 
@@ -48,14 +46,6 @@ def results(cohort: pd.DataFrame, study: Study) -> dict[str, dict]:
     return out
 
 
-def _workflow_copy(template: Path, work: Path) -> Path:
-    """The workflow's files in a scratch folder, with an empty data_raw/."""
-    shutil.copytree(template, work, dirs_exist_ok=True)
-    (work / "data_raw").mkdir()
-    (work / "data_raw" / "README.md").write_text("input files\n")
-    return work
-
-
 def _run_workflow(work: Path) -> Path:
     env = env_without(SNAKEMAKE.parent)  # the rules name their interpreter themselves
     out = subprocess.run(
@@ -80,11 +70,11 @@ def workflow_files(tmp_path_factory) -> Path:
 def workflow_run(workflow_files, tmp_path_factory) -> Path:
     """The default workflow (synthetic cohort, every format) run once in a scratch copy.
     Shared by tests/test_workflow.py and tests/tools/: read it, do not change it."""
-    return _run_workflow(_workflow_copy(workflow_files, tmp_path_factory.mktemp("workflow")))
+    return _run_workflow(workflow_copy(workflow_files, tmp_path_factory.mktemp("workflow")))
 
 
 @pytest.fixture(scope="session")
 def workflow_rerun(workflow_files, tmp_path_factory) -> Path:
     """A second, independent run of the same workflow in another folder (determinism)."""
     work = tmp_path_factory.mktemp("workflow_again")
-    return _run_workflow(_workflow_copy(workflow_files, work))
+    return _run_workflow(workflow_copy(workflow_files, work))

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shutil
+import sys
 import textwrap
 from pathlib import Path
 
@@ -30,3 +32,15 @@ def env_without(bin_dir: Path) -> dict[str, str]:
     keep = [p for p in os.environ.get("PATH", "").split(os.pathsep)
             if p and Path(p).resolve() != Path(bin_dir).resolve()]  # fmt: skip
     return {**os.environ, "PATH": os.pathsep.join(keep)}
+
+
+#: The Snakemake beside this interpreter (the project's .venv/bin/snakemake).
+SNAKEMAKE = Path(sys.executable).with_name("snakemake")
+
+
+def workflow_copy(template: Path, work: Path) -> Path:
+    """The workflow's files in a scratch folder, with an empty data_raw/."""
+    shutil.copytree(template, work, dirs_exist_ok=True)
+    (work / "data_raw").mkdir()
+    (work / "data_raw" / "README.md").write_text("input files\n")
+    return work

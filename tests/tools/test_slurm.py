@@ -14,9 +14,8 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import SNAKEMAKE, _workflow_copy
 from slurm.cluster import SlurmCluster, client_env, node_hardware, why_not
-from support import env_without
+from support import SNAKEMAKE, env_without, workflow_copy
 
 pytestmark = [pytest.mark.tools, pytest.mark.workflow]
 
@@ -66,7 +65,7 @@ def cluster(tmp_path_factory) -> Iterator[SlurmCluster]:
 @pytest.fixture(scope="module")
 def slurm_run(cluster, workflow_files, tmp_path_factory) -> tuple[Path, str]:
     """The default workflow run through Slurm in its own scratch copy: (folder, log)."""
-    work = _workflow_copy(workflow_files, tmp_path_factory.mktemp("slurm_workflow"))
+    work = workflow_copy(workflow_files, tmp_path_factory.mktemp("slurm_workflow"))
     command = [str(SNAKEMAKE), "--profile", str(PROFILE), *TEST_OPTIONS]
     try:
         out = subprocess.run(
