@@ -318,7 +318,7 @@ def _result(cohort, study, output_id: str, policy: str | None = None) -> dict:
 #: The derived cohort read by this process: a `batch` of steps reads it once, not once per
 #: table (at 10^7 patients a read takes seconds and gigabytes). Keyed by the file's path,
 #: size and modification time, so a changed file is read again.
-_COHORTS: dict[tuple[str, int, int], pd.DataFrame] = {}
+_COHORTS: dict[tuple[str, int, int] | None, pd.DataFrame] = {}
 
 
 def _derived_cohort(path: str) -> pd.DataFrame:
@@ -326,8 +326,7 @@ def _derived_cohort(path: str) -> pd.DataFrame:
     apart from every other step's (a step that changes it changes its own copy)."""
     from analysis.io import read_cohort
 
-    stat = Path(path).stat()
-    key = (str(Path(path).resolve()), stat.st_size, stat.st_mtime_ns)
+    key = _file_key(path)
     if key not in _COHORTS:
         _COHORTS.clear()
         _COHORTS[key] = read_cohort(path)
@@ -337,7 +336,7 @@ def _derived_cohort(path: str) -> pd.DataFrame:
 #: Models fitted by this process, by cohort file, study file and model id: the analyses
 #: of a `batch` compare with the same main model, fitted once (at 10^6 rows, a fit is
 #: seconds). The same numbers as the results file a split job reads (tests compare).
-_MODELS: dict[tuple[str, str, str], dict] = {}
+_MODELS: dict[tuple, dict] = {}
 
 
 class _FittedModels(Mapping):
@@ -346,9 +345,7 @@ class _FittedModels(Mapping):
     would, so that analysis reports "not run" and the others go on."""
 
     def __init__(self, cohort_path: str, study_path: str, cohort: pd.DataFrame, study: Study):
-        stat = Path(cohort_path).stat()
-        self._file = f"{Path(cohort_path).resolve()}:{stat.st_size}:{stat.st_mtime_ns}"
-        self._study_file = str(Path(study_path).resolve())
+        self._file, self._study_file = _file_key(cohort_path), _file_key(study_path)
         self._cohort, self._study = cohort, study
         self._ids = [spec["id"] for spec in study.models]
 

@@ -88,12 +88,12 @@ def draw_boxplot(spec: dict[str, Any], inputs: FigureInputs) -> tuple[Figure, di
 
         handles = [Line2D([], [], color=palette[h], linewidth=1.2, label=h) for h in hue_order]
         ax.legend(handles=handles, title=study.variables[hue].label, frameon=False)
-    if profile is None and len(data) > FLIERS_UP_TO:
-        fig.text(0.01, 0.01, FLIERS_NOTE.format(n=len(data)), fontsize=6)
-        fig.tight_layout(rect=(0, 0.04, 1, 1))
-        return fig, {"counts": counts, "n": len(data)}
     if profile is None:
-        fig.tight_layout()
+        if len(data) > FLIERS_UP_TO:
+            fig.text(0.01, 0.01, FLIERS_NOTE.format(n=len(data)), fontsize=6)
+            fig.tight_layout(rect=(0, 0.04, 1, 1))
+        else:
+            fig.tight_layout()
         return fig, {"counts": counts, "n": len(data)}
     fig.text(0.01, 0.01, PROTECTED_NOTE.format(small=profile.small_label), fontsize=6)
     fig.tight_layout(rect=(0, 0.06, 1, 1))

@@ -68,19 +68,16 @@ def run_analysis(
     module, function, takes_results = ANALYSES[entry["analysis"]]
     limit, why = MAX_ROWS.get(entry["analysis"], (None, ""))
     limit = entry.get("max_rows", limit)
-    if limit is not None and len(cohort) > limit:
-        out = not_run(
-            entry,
-            f"the cohort's {len(cohort):,} rows are more than the {limit:,} this analysis "
-            f"runs on (`max_rows` of its entry in the study file){': ' + why if why else ''}",
-        )
-        out["id"] = entry.get("id", entry["analysis"])
-        return out
     run = getattr(import_module(module), function)
     kwargs = {**_kwargs(entry), **overrides}
     if takes_results:
         kwargs["results"] = results
     try:
+        if limit is not None and len(cohort) > limit:
+            raise AnalysisError(
+                f"the cohort's {len(cohort):,} rows are more than the {limit:,} this analysis "
+                f"runs on (`max_rows` of its entry in the study file){': ' + why if why else ''}"
+            )
         out = run(cohort, study, **kwargs)
     except AnalysisError as exc:  # the data cannot support it: say so in the report
         out = not_run(entry, str(exc))
