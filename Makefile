@@ -16,6 +16,9 @@ DISCLOSURE ?=
 NUMBER_STYLE ?=
 # make report N=10000000   a synthetic cohort of that many patients (default: config's 401)
 N ?=
+# make share DATA=data_raw/site.sav SITE=seoul [MAPPING=...]  a site's bundle for a
+# multi-site study: results/share/SITE.json and SITE.md (docs/multisite.md)
+SITE ?=
 # The paths travel as environment variables, taken literally ($(value ...) stops make from
 # expanding them), and reach Snakemake as a config file written by `analysis run`: no file
 # name is ever read by a shell as a command.
@@ -25,13 +28,14 @@ export ANALYSIS_CORES := $(value CORES)
 export ANALYSIS_DISCLOSURE := $(value DISCLOSURE)
 export ANALYSIS_NUMBER_STYLE := $(value NUMBER_STYLE)
 export ANALYSIS_N := $(value N)
+export ANALYSIS_SITE := $(value SITE)
 # The rules call `python -m analysis`: the environment's python comes first.
 export PATH := $(abspath $(BIN)):$(PATH)
 
-.PHONY: setup report unlock test lint format clean bench help system-packages
+.PHONY: setup report multisite share unlock test lint format clean bench help system-packages
 
 help:
-	@echo "make report | make test | make lint | make bench | make unlock | make clean"
+	@echo "make report | make test | make multisite | make lint | make bench | make unlock | make clean"
 
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +50,16 @@ report: $(STAMP)
 	$(BIN)/python -m analysis run --cores "$$ANALYSIS_CORES" --data "$$ANALYSIS_DATA" --mapping "$$ANALYSIS_MAPPING" \
 		--disclosure "$$ANALYSIS_DISCLOSURE" --number-style "$$ANALYSIS_NUMBER_STYLE" --n "$$ANALYSIS_N"
 	@echo "Report: reports/report.html  (tables: reports/tables/, figures: reports/figures/)"
+
+# The multi-site study (docs/multisite.md): three synthetic sites each share an aggregate
+# bundle, the coordinator pools them. reports/multisite/report.html
+multisite: $(STAMP)
+	$(BIN)/python -m analysis run --cores "$$ANALYSIS_CORES" -- multisite
+	@echo "Multi-site report: reports/multisite/report.html  (bundles: results/multisite/bundles/)"
+
+share: $(STAMP)
+	$(BIN)/python -m analysis share "$$ANALYSIS_DATA" --mapping "$$ANALYSIS_MAPPING" --site "$$ANALYSIS_SITE" \
+		--out "results/share/$$ANALYSIS_SITE.json"
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

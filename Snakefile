@@ -19,6 +19,7 @@ include: "rules/data.smk"
 include: "rules/tables.smk"
 include: "rules/reviewer.smk"
 include: "rules/report.smk"
+include: "rules/multisite.smk"
 
 
 # A report made from other inputs goes before any job runs: a failed or killed run

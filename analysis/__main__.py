@@ -94,6 +94,16 @@ def _add_disclosure(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_site_disclosure(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--disclosure",
+        default="threshold",
+        metavar="NAME",
+        help="disclosure-control profile the aggregates pass (default: %(default)s; one "
+        "that rounds counts cannot be pooled exactly)",
+    )
+
+
 def _disclosure(args: argparse.Namespace) -> Profile | None:
     from analysis.disclosure import load_profile
 
@@ -103,9 +113,8 @@ def _disclosure(args: argparse.Namespace) -> Profile | None:
 def _number_style(args: argparse.Namespace, study: Study | None = None) -> NumberStyle:
     """The run's number style: --number-style, else the study file's ``display``."""
     from analysis.render.number_style import resolve_style
-    from analysis.study import load_study
 
-    study = study or load_study(args.study)
+    study = study or _load_study(args.study)
     return resolve_style(study.raw.get("display"), args.number_style, study.alpha)
 
 
@@ -214,12 +223,11 @@ def _out_dir(option: str, path: str) -> Path:
 
 def cmd_synth(args: argparse.Namespace) -> int:
     from analysis.export import write_cohort
-    from analysis.study import load_study
     from analysis.synth.generator import DEFAULT_PARAMS, iter_chunks, load_params
 
     _guard([args.params or DEFAULT_PARAMS, args.study], [("--out", args.out)])
     params = load_params(args.params)
-    study = load_study(args.study)
+    study = _load_study(args.study)
     chunks = iter_chunks(args.n, args.seed, params, args.chunk_size, study=study)
     rows = write_cohort(chunks, args.out, study)
     seed = params["seed"] if args.seed is None else args.seed
@@ -229,11 +237,10 @@ def cmd_synth(args: argparse.Namespace) -> int:
 
 def cmd_validate(args: argparse.Namespace) -> int:
     from analysis.results import dumps
-    from analysis.study import load_study
     from analysis.validate import validate_frame
 
     _guard(_input_files(args), [("--json-out", args.json_out)])
-    study = load_study(args.study)
+    study = _load_study(args.study)
     report = validate_frame(_load(args, study), study, source=str(args.data))
     _print_read_notes(report)
     for problem in report.problems:
@@ -245,7 +252,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         f"{len(report.warnings)} warning(s)"
     )
     if args.json_out:
-        from analysis.export import atomic_path
+        from analysis.atomic import atomic_path
 
         with atomic_path(args.json_out) as tmp:
             content = {**report.to_dict(), "checked_inputs": _input_fingerprint(args)}
@@ -289,10 +296,9 @@ def cmd_derive(args: argparse.Namespace) -> int:
     from analysis.derive import derive_cohort_traced
     from analysis.export import all_or_nothing, write_cohort
     from analysis.results import write_json
-    from analysis.study import load_study
 
     _guard([*_input_files(args), args.validated], [("--out", args.out), ("--flow", args.flow)])
-    study = load_study(args.study)
+    study = _load_study(args.study)
     derived = derive_cohort_traced(_load_valid(args, study), study)
     with all_or_nothing([args.out, args.flow] if args.flow else [args.out]):
         write_cohort([derived.cohort], args.out, study)
@@ -319,6 +325,26 @@ def _result(cohort, study, output_id: str, policy: str | None = None) -> dict:
 #: table (at 10^7 patients a read takes seconds and gigabytes). Keyed by the file's path,
 #: size and modification time, so a changed file is read again.
 _COHORTS: dict[tuple[str, int, int] | None, pd.DataFrame] = {}
+
+
+#: The study files read by this process while a `batch` runs (None outside one): its
+#: steps share one checked Study per file instead of reading, parsing and validating the
+#: study file (and, for the scorecard and the analyses that compare with the paper, the
+#: published figures) once per step. Keyed as the cohorts are, so a changed file is read
+#: again. A Study is frozen: no step changes what another reads.
+_STUDIES: dict[tuple[str, int, int] | None, Study] | None = None
+
+
+def _load_study(path: str) -> Study:
+    """``load_study(path)``; within a `batch`, once per file."""
+    from analysis.study import load_study
+
+    if _STUDIES is None or not Path(path).is_file():  # (its own error for a missing file)
+        return load_study(path)
+    key = _file_key(path)
+    if key not in _STUDIES:
+        _STUDIES[key] = load_study(path)
+    return _STUDIES[key]
 
 
 def _derived_cohort(path: str) -> pd.DataFrame:
@@ -368,10 +394,9 @@ class _FittedModels(Mapping):
 
 def cmd_result(args: argparse.Namespace) -> int:
     from analysis.results import write_json
-    from analysis.study import load_study
 
     _guard([args.cohort, args.study], [("--out", args.out)])
-    study = load_study(args.study)
+    study = _load_study(args.study)
     cohort = _derived_cohort(args.cohort)
     write_json(
         _capped(_result(cohort, study, args.id, args.policy), args.listing_max_rows), args.out
@@ -409,14 +434,13 @@ def cmd_render(args: argparse.Namespace) -> int:
 
 def cmd_manuscript(args: argparse.Namespace) -> int:
     from analysis.render.manuscript import write_manuscript
-    from analysis.study import load_study
 
     outputs = [(opt, getattr(args, opt[2:])) for opt in ("--docx", "--xlsx", "--tex")]
     outputs = [(opt, path) for opt, path in outputs if path]
     if not outputs:
         raise AnalysisError("manuscript: give at least one of --docx, --xlsx, --tex")
     _guard([*args.results, args.study], outputs)
-    study = load_study(args.study)
+    study = _load_study(args.study)
     paths = write_manuscript(
         study,
         [Path(p) for p in args.results],
@@ -443,10 +467,9 @@ def _results_by_id(paths: list[str]) -> dict[str, dict]:
 def cmd_sensitivity(args: argparse.Namespace) -> int:
     from analysis.results import write_json
     from analysis.sensitivity import run_analysis
-    from analysis.study import load_study
 
     _guard([args.cohort, args.study, *args.results], [("--out", args.out)])
-    study = load_study(args.study)
+    study = _load_study(args.study)
     entries = {e["id"]: e for e in study.sensitivity}
     if args.id not in entries:
         raise AnalysisError(
@@ -471,11 +494,10 @@ def cmd_sensitivity(args: argparse.Namespace) -> int:
 def cmd_scorecard(args: argparse.Namespace) -> int:
     from analysis.results import read_json
     from analysis.scorecard import score, write_scorecard
-    from analysis.study import load_study
 
     outputs = [("--html", args.html), ("--md", args.md), ("--json", args.json)]
     _guard([args.study, *args.results, *([args.flow] if args.flow else [])], outputs)
-    study = load_study(args.study)
+    study = _load_study(args.study)
     own = args.data_label.strip().lower().startswith("synthetic")
     results = _results_by_id(args.results)
     flow = read_json(args.flow) if args.flow else None
@@ -496,11 +518,10 @@ def cmd_tables(args: argparse.Namespace) -> int:
     from analysis.export import all_or_nothing
     from analysis.render.writers import render_result
     from analysis.results import write_json
-    from analysis.study import load_study
 
     out = _out_dir("--out", args.out)
     ids = args.only or None
-    study = load_study(args.study)
+    study = _load_study(args.study)
     ids = ids or study.output_ids()
     names = ["flow.json"] + [f"{oid}.{ext}" for oid in ids for ext in ("json", *args.formats)]
     _guard(_input_files(args), [("--out", out), *(("--out", out / n) for n in names)])
@@ -574,22 +595,26 @@ def cmd_batch(args: argparse.Namespace) -> int:
     )):  # fmt: skip
         raise AnalysisError("batch: give the steps as a JSON list of argument lists")
     parser = build_parser()
-    for step in steps:
-        if step[0] in ("batch", "run"):
-            raise AnalysisError(f"batch: '{step[0]}' cannot be a step of a batch")
-        step_args = parser.parse_args(step)
-        status = step_args.func(step_args)
-        if status:
-            return status
+    global _STUDIES
+    _STUDIES = {}
+    try:
+        for step in steps:
+            if step[0] in ("batch", "run"):
+                raise AnalysisError(f"batch: '{step[0]}' cannot be a step of a batch")
+            step_args = parser.parse_args(step)
+            status = step_args.func(step_args)
+            if status:
+                return status
+    finally:
+        _STUDIES = None
     return 0
 
 
 def cmd_figures(args: argparse.Namespace) -> int:
     from analysis.figures import draw_figures, figure_files
-    from analysis.study import load_study
 
     out_dir = _out_dir("--out-dir", args.out_dir)
-    study = load_study(args.study)
+    study = _load_study(args.study)
     files = [f for figure in study.figures for f in figure_files(out_dir, figure["id"])]
     _guard(
         [args.cohort, args.study, *args.results, *([args.flow] if args.flow else [])],
@@ -601,7 +626,15 @@ def cmd_figures(args: argparse.Namespace) -> int:
         results[doc.get("model") or doc.get("table")] = doc
     flow = json.loads(Path(args.flow).read_text(encoding="utf-8")) if args.flow else None
     profile = _disclosure(args)
-    drawn = draw_figures(_derived_cohort(args.cohort), study, args.out_dir, results, flow, profile)
+    cohort = _derived_cohort(args.cohort)
+    if args.fit_models:
+        from analysis.results import dumps
+
+        fitted = _FittedModels(args.cohort, args.study, cohort, study)
+        for model_id in {f["model"] for f in study.figures if "model" in f} - results.keys():
+            # as the result step writes it: the figures are those drawn from its file
+            results[model_id] = json.loads(dumps(fitted[model_id]))
+    drawn = draw_figures(cohort, study, args.out_dir, results, flow, profile)
     for path in drawn:
         print(f"wrote {path}")
     return 0
@@ -609,7 +642,6 @@ def cmd_figures(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     from analysis.report import write_report
-    from analysis.study import load_study
 
     out = Path(args.out)
     _guard(
@@ -629,7 +661,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         ],
     )
     _check_same_inputs(args)
-    study = load_study(args.study)
+    study = _load_study(args.study)
     paths = write_report(
         study,
         [Path(p) for p in args.results],
@@ -646,6 +678,136 @@ def cmd_report(args: argparse.Namespace) -> int:
         disclosure=_disclosure(args),
     )
     for path in paths:
+        print(f"wrote {path}")
+    return 0
+
+
+# --------------------------------------------------------------------------- multi-site
+
+
+def _site_cohort(args: argparse.Namespace, study):
+    """The site's derived cohort, validated and derived as the workflow does, in memory."""
+    from analysis.derive import derive_cohort_traced
+
+    return derive_cohort_traced(_load_valid(args, study), study).cohort
+
+
+def _write_texts(files: list[tuple[str | Path, str]]) -> None:
+    """Several text files, each atomic, the set whole or absent."""
+    from analysis.atomic import all_or_nothing, atomic_path
+
+    with all_or_nothing([path for path, _ in files]):
+        for path, text in files:
+            with atomic_path(path) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+
+
+def _read_sealed(path: str, kind: str) -> dict:
+    from analysis.multisite.bundle import verify_sealed
+
+    return verify_sealed(Path(path), kind)
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    from analysis.fingerprint import file_sha256
+    from analysis.multisite.bundle import seal, summary_markdown
+    from analysis.multisite.share import build_bundle, check_profile, check_site_name
+    from analysis.results import dumps
+    from analysis.study import load_study
+
+    if not args.data:
+        raise AnalysisError("share: give the site's data file (make share DATA=... SITE=...)")
+    check_site_name(args.site)
+    args.mapping = args.mapping or None  # make passes an unset MAPPING as ""
+    summary = args.summary or str(Path(args.out).with_suffix(".md"))
+    _guard(_input_files(args), [("--out", args.out), ("--summary", summary)])
+    profile = check_profile(_disclosure(args))
+    study = load_study(args.study)
+    bundle = seal(
+        build_bundle(_site_cohort(args, study), study, args.site, profile, file_sha256(args.study))
+    )
+    _write_texts([(args.out, dumps(bundle)), (summary, summary_markdown(bundle))])
+    print(f"bundle of site {args.site} written to {args.out}; review {summary} before sending")
+    return 0
+
+
+def cmd_share_round(args: argparse.Namespace) -> int:
+    from analysis.multisite.bundle import seal
+    from analysis.multisite.share import check_site_name, score_round
+    from analysis.results import dumps
+    from analysis.study import load_study
+
+    check_site_name(args.site)
+    args.mapping = args.mapping or None
+    _guard([*_input_files(args), args.round], [("--out", args.out)])
+    current = _read_sealed(args.round, "multisite-round")
+    if args.site not in current["sites"]:
+        raise AnalysisError(f"{args.round}: site '{args.site}' is not one of the round's sites")
+    profile = _disclosure(args)
+    study = load_study(args.study)
+    cohort = _site_cohort(args, study)
+    models = {
+        model_id: {**score_round(cohort, study, model_id, state["beta"], profile),
+                   "beta": state["beta"]}
+        for model_id, state in current["models"].items()
+    }  # fmt: skip
+    part = {"kind": "multisite-contribution", "site": args.site, "round": current["round"],
+            "models": models}  # fmt: skip
+    _write_texts([(args.out, dumps(seal(part)))])
+    print(f"site {args.site}: round {current['round']} contribution written to {args.out}")
+    return 0
+
+
+def cmd_pool_round(args: argparse.Namespace) -> int:
+    from analysis.fingerprint import file_sha256
+    from analysis.multisite import rounds
+    from analysis.multisite.bundle import read_bundles, seal
+    from analysis.results import dumps
+    from analysis.study import load_study
+
+    previous = [args.previous] if args.previous else []
+    _guard([*args.bundles, args.study, *previous, *args.contributions], [("--out", args.out)])
+    study = load_study(args.study)
+    profile = _disclosure(args)
+    bundles = read_bundles(args.bundles, study, file_sha256(args.study), profile.threshold)
+    if args.previous is None:
+        if args.contributions:
+            raise AnalysisError("pool-round: --contributions need the --previous round")
+        doc = rounds.start(bundles, [m["id"] for m in study.models])
+    else:
+        current = _read_sealed(args.previous, "multisite-round")
+        if current["sites"] != [b["site"] for b in bundles]:
+            raise AnalysisError(f"{args.previous}: a round of other sites than these bundles'")
+        parts: dict[str, dict] = {}
+        for path in args.contributions:
+            part = _read_sealed(path, "multisite-contribution")
+            rounds.check_contribution(Path(path), part, current, profile.threshold)
+            if part["site"] in parts:
+                raise AnalysisError(f"{path}: a second contribution from site '{part['site']}'")
+            parts[part["site"]] = part
+        doc = rounds.step(current, parts)
+    _write_texts([(args.out, dumps(seal(doc)))])
+    print(f"round {doc['round']} written to {args.out}")
+    return 0
+
+
+def cmd_pool(args: argparse.Namespace) -> int:
+    from analysis.fingerprint import file_sha256
+    from analysis.multisite.bundle import read_bundles
+    from analysis.multisite.pool import pool_study
+    from analysis.multisite.report import write_pooled
+    from analysis.study import load_study
+
+    out_dir = _out_dir("--out", args.out)
+    inputs = [*args.bundles, args.study, *([args.rounds] if args.rounds else [])]
+    _guard(inputs, [("--out", out_dir)])
+    study = load_study(args.study)
+    profile = _disclosure(args)
+    bundles = read_bundles(args.bundles, study, file_sha256(args.study), profile.threshold)
+    final = _read_sealed(args.rounds, "multisite-round") if args.rounds else None
+    if final is not None and final["sites"] != [b["site"] for b in bundles]:
+        raise AnalysisError(f"{args.rounds}: the rounds of other sites than these bundles'")
+    for path in write_pooled(pool_study(bundles, study, final), out_dir):
         print(f"wrote {path}")
     return 0
 
@@ -811,6 +973,12 @@ def build_parser() -> argparse.ArgumentParser:
         "--results", nargs="*", default=[], help="results JSON of the models figures draw"
     )
     p.add_argument("--flow", default=None, help="flow.json, for a flow figure")
+    p.add_argument(
+        "--fit-models",
+        action="store_true",
+        help="fit the models the figures need that --results does not give (as the result "
+        "step does), so the figures need not wait for the tables",
+    )
     _add_disclosure(p)
     _add_study(p)
     p.set_defaults(func=cmd_figures)
@@ -845,6 +1013,43 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("steps", help="JSON list of steps, each a list of arguments")
     p.set_defaults(func=cmd_batch)
+
+    p = sub.add_parser(
+        "share", help="a site's aggregate bundle for a multi-site study (no patient rows)"
+    )
+    _add_input(p)
+    p.add_argument("--site", required=True, help="the site's name, as the coordinator lists it")
+    p.add_argument("--out", required=True, help="bundle file (.json)")
+    p.add_argument("--summary", default=None, help="what leaves, for review (default: OUT.md)")
+    _add_site_disclosure(p)
+    _add_study(p)
+    p.set_defaults(func=cmd_share)
+
+    p = sub.add_parser("share-round", help="a site's score and information at a round's estimates")
+    _add_input(p)
+    p.add_argument("--site", required=True, help="the site's name, as in its bundle")
+    p.add_argument("--round", required=True, help="the coordinator's round file")
+    p.add_argument("--out", required=True, help="contribution file (.json)")
+    _add_site_disclosure(p)
+    _add_study(p)
+    p.set_defaults(func=cmd_share_round)
+
+    p = sub.add_parser("pool-round", help="the coordinator's next round of the distributed fit")
+    p.add_argument("bundles", nargs="+", help="the sites' bundles")
+    p.add_argument("--previous", default=None, help="the last round (none: start at round 0)")
+    p.add_argument("--contributions", nargs="*", default=[], help="each site's answer to it")
+    p.add_argument("--out", required=True, help="round file (.json)")
+    _add_site_disclosure(p)
+    _add_study(p)
+    p.set_defaults(func=cmd_pool_round)
+
+    p = sub.add_parser("pool", help="pooled tables and models from the sites' bundles")
+    p.add_argument("bundles", nargs="+", help="the sites' bundles")
+    p.add_argument("--rounds", default=None, help="the last round of the distributed fit")
+    p.add_argument("--out", required=True, help="output directory")
+    _add_site_disclosure(p)
+    _add_study(p)
+    p.set_defaults(func=cmd_pool)
 
     p = sub.add_parser(
         "run",

@@ -45,6 +45,7 @@ __all__ = [
     "apply_to_flow",
     "apply_to_result",
     "load_profile",
+    "model_withheld_reason",
     "profile_names",
     "protect_line",
 ]
@@ -506,8 +507,9 @@ def _scrub_tests(row: dict[str, Any], hidden: bool) -> None:
 # --------------------------------------------------------------------------- models
 
 
-def _model_reason(fit: dict[str, Any], params: int, profile: Profile) -> str | None:
-    """Why a fit may not be released, or None. The reason names no count (it would
+def model_withheld_reason(fit: dict[str, Any], params: int, profile: Profile) -> str | None:
+    """Why a fit (its ``n``, ``events``, ``nonevents``) may not be released, or None; also
+    the rule for a model's aggregates leaving a site. The reason names no count (it would
     give back the n it hides)."""
     n, events, nonevents = fit.get("n"), fit.get("events"), fit.get("nonevents")
     if _count(n) and n - params < profile.min_residual_df:
@@ -537,7 +539,7 @@ def _withhold_fit(fit: dict[str, Any], prefix: str, marks: dict[str, str]) -> No
 def _protect_model(out, profile, marks, actions, table_id) -> None:
     """Withhold the model (or one crude fit) that fails the rule; protect the counts of
     the rest. Estimates, CIs and p-values of a released model are kept."""
-    reason = _model_reason(out, len(out.get("terms") or []), profile)
+    reason = model_withheld_reason(out, len(out.get("terms") or []), profile)
     if reason:
         out["withheld"] = f"model withheld: {reason}"
         _withhold_fit(out, "", marks)
@@ -548,7 +550,7 @@ def _protect_model(out, profile, marks, actions, table_id) -> None:
     else:
         _protect_counts(out, "", profile, marks, actions, table_id)
         for name, fit in (out.get("crude") or {}).items():
-            crude_reason = _model_reason(fit, len(fit.get("terms") or []), profile)
+            crude_reason = model_withheld_reason(fit, len(fit.get("terms") or []), profile)
             if crude_reason:
                 fit["withheld"] = f"crude model withheld: {crude_reason}"
                 _withhold_fit(fit, f"crude.{name}.", marks)

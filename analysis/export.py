@@ -9,10 +9,8 @@ failed run never leaves a file that looks finished.
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -20,10 +18,13 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pyreadstat
 
+from analysis.atomic import all_or_nothing, atomic_path
 from analysis.errors import AnalysisError
 from analysis.render.safe import csv_cell, csv_column
 from analysis.study import Study
 
+# atomic_path and all_or_nothing live in analysis.atomic (a light module); imported here
+# as they always were.
 __all__ = ["FORMATS", "all_or_nothing", "atomic_path", "write_cohort"]
 
 FORMATS = {".csv": "csv", ".parquet": "parquet", ".sav": "sav", ".dta": "dta"}
@@ -31,51 +32,6 @@ FORMATS = {".csv": "csv", ".parquet": "parquet", ".sav": "sav", ".dta": "dta"}
 # Creation stamps that SPSS/Stata headers carry; fixed so outputs are byte-identical.
 _SAV_STAMP = (92, b"01 Jan 70", b"00:00:00")  # after ncases (80) and bias (84)
 _DTA_STAMP = re.compile(rb"<timestamp>\x11[^<]{17}</timestamp>")
-
-
-@contextlib.contextmanager
-def atomic_path(target: str | Path) -> Iterator[Path]:
-    """Yield a temporary sibling path; rename it onto ``target`` only on success.
-
-    Only a regular file (or nothing) is ever replaced: renaming onto a device such as
-    /dev/null or /dev/full, a pipe or a folder would destroy it. A failed write (a
-    full disk, a read-only folder) is one error naming ``target``, not the
-    temporary file.
-    """
-    target = Path(target)
-    if target.is_dir():
-        raise AnalysisError(f"{target}: is a folder; give a file name")
-    if target.exists() and not target.is_file():
-        raise AnalysisError(f"{target}: is not a regular file (a device or a pipe); give a file")
-    tmp = target.with_name(f".{target.name}.partial")
-    try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        yield tmp
-        os.replace(tmp, target)
-    except OSError as exc:
-        raise AnalysisError(
-            f"{target}: could not be written ({exc.strerror or exc}); nothing was written there"
-        ) from exc
-    finally:
-        with contextlib.suppress(FileNotFoundError, NotADirectoryError):
-            tmp.unlink()
-
-
-@contextlib.contextmanager
-def all_or_nothing(paths: Iterable[str | Path]) -> Iterator[None]:
-    """Remove every one of ``paths`` if the block fails: a set of outputs is whole or absent.
-
-    Each file is already written atomically; this makes the set atomic too, so a
-    failure half-way (a full disk on the fourth table) leaves no mix of new and old
-    files that could pass for one run's results.
-    """
-    try:
-        yield
-    except BaseException:
-        for path in paths:
-            with contextlib.suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
-                Path(path).unlink()
-        raise
 
 
 def _labels(study: Study | None, columns: list[str]) -> tuple[dict, dict]:

@@ -41,10 +41,12 @@ import keyword
 import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
-import pandas as pd
+
+if TYPE_CHECKING:  # parsing a study file's expressions needs no pandas (the report)
+    import pandas as pd
 
 __all__ = [
     "ExpressionError",
@@ -607,6 +609,8 @@ def _full(x: np.ndarray | float | str | bool, n: int, dtype: type) -> np.ndarray
 
 def _column(series: pd.Series, kind: str) -> _Value:
     if kind == NUM:
+        import pandas as pd  # the caller's frame has it loaded
+
         x = pd.to_numeric(series, errors="coerce")
         return _Num(x.to_numpy(dtype=float, na_value=np.nan))
     miss = series.isna().to_numpy()

@@ -27,13 +27,15 @@ from __future__ import annotations
 
 import unicodedata
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from analysis.errors import DataError
 from analysis.study import Study, Variable
+
+if TYPE_CHECKING:  # the report reads summary_lines without pandas
+    import pandas as pd
 
 __all__ = ["apply_value_labels", "label_key", "show_value", "summary_lines"]
 
@@ -108,6 +110,8 @@ def _recode_column(
     for code, text in var.codes.items():
         study_by_label.setdefault(label_key(text), code)
     file_labels = {_value_key(k): str(v) for k, v in labels.items()}
+    import pandas as pd  # the caller's frame has it loaded
+
     codes, uniques = pd.factorize(col, use_na_sentinel=True)
     codes = np.asarray(codes)
 

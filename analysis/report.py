@@ -16,10 +16,11 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from analysis.atomic import atomic_path
 from analysis.derive_check import derivation_sources
 from analysis.disclosure import Profile, apply_to_flow, apply_to_result
-from analysis.export import atomic_path
 from analysis.fingerprint import code_sha256, file_sha256
+from analysis.method_labels import NORMALITY_LABELS, TEST_LABELS
 from analysis.render.grid import (
     LISTING_MAX_ROWS,
     SUMMARY_LABELS,
@@ -36,7 +37,6 @@ from analysis.results import dumps, read_json
 from analysis.scorecard import score
 from analysis.strobe import checklist
 from analysis.study import Study
-from analysis.tables import NORMALITY_LABELS, TEST_LABELS
 
 __all__ = [
     "build_context",
@@ -899,6 +899,11 @@ def _sens_models(doc, study, style, plain, profile):
             )
         )
     notes = [plain(w) for w in doc.get("warnings") or []]
+    skipped: dict[str, list[str]] = {}  # why -> the fits not run for it (Firth's, above a size)
+    for name, fit in (doc.get("fits") or {}).items():
+        if fit.get("not_run"):
+            skipped.setdefault(fit["not_run"], []).append(_FIT_LABELS.get(name, name))
+    notes += [f"Fits not run ({'; '.join(names)}): {plain(why)}." for why, names in skipped.items()]
     return tables, notes
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import jsonschema
 import numpy as np
 
-from analysis.export import atomic_path
+from analysis.atomic import atomic_path
 from analysis.schema_check import load_schema
 
 __all__ = ["dumps", "read_json", "results_schema", "write_json"]

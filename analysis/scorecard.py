@@ -25,7 +25,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from analysis.export import atomic_path
+from analysis.atomic import atomic_path
 from analysis.published import COHORT
 from analysis.render.grid import format_p
 from analysis.render.safe import md_text

@@ -82,6 +82,12 @@ class Study:
         return self.raw["study"]["title"]
 
     @property
+    def version(self) -> str | None:
+        """The study file's declared version: sites and coordinator must use the same."""
+        value = self.raw["study"].get("version")
+        return None if value is None else str(value)
+
+    @property
     def alpha(self) -> float:
         return float(self.raw["study"].get("alpha", 0.05))
 

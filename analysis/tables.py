@@ -26,6 +26,7 @@ import pandas as pd
 
 from analysis.derive import apply_where
 from analysis.errors import AnalysisError, DataError, StudyFileError
+from analysis.method_labels import NORMALITY_LABELS, TEST_LABELS
 from analysis.stats import contingency, descriptive, effect_size, nonparametric, parametric
 from analysis.stats.descriptive import _level_codes
 from analysis.stats.nonparametric import EXACT_MAX_PRODUCT
@@ -50,26 +51,6 @@ __all__ = [
 ]
 
 SCHEMA_VERSION = "1.0"
-
-TEST_LABELS = {
-    "student_t": "Student's t-test (equal variances)",
-    "welch_t": "Welch's t-test",
-    "mann_whitney": "Mann-Whitney U test (asymptotic, tie-corrected, no continuity correction)",
-    "mann_whitney_exact": "Mann-Whitney U test (exact)",
-    "anova": "One-way ANOVA",
-    "welch_anova": "Welch's ANOVA",
-    "kruskal_wallis": "Kruskal-Wallis test (tie-corrected)",
-    "chi_square": "Pearson chi-square test (no continuity correction)",
-    "yates_chi_square": "Chi-square test with Yates' continuity correction",
-    "fisher_exact": "Fisher's exact test",
-    "fisher_exact_monte_carlo": "Fisher's exact test (Monte Carlo p-value)",
-}
-# The normality tests that choose a row's test, as the Methods and footnotes name them.
-NORMALITY_LABELS = {
-    "lilliefors": "Kolmogorov-Smirnov test with the Lilliefors correction",
-    "ks_uncorrected": "Kolmogorov-Smirnov test (no correction)",
-    "shapiro_wilk": "Shapiro-Wilk test",
-}
 
 # The study file is checked when it loads (table_spec.check_table): by the time a row
 # runs, its test fits the row and the number of groups.
@@ -124,6 +105,8 @@ def _group_index(
 def _numeric(series: pd.Series) -> np.ndarray:
     """float64 whatever the column's dtype (float32, nullable or categorical codes), so
     the numbers do not depend on how the data were stored."""
+    if series.dtype == np.float64 and isinstance(series.dtype, np.dtype):
+        return series.to_numpy()  # already what the conversion below gives (no copy)
     return pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
 
 
@@ -335,14 +318,14 @@ def _categorical_rows(
         if table.shape[0] < 2 or table.shape[1] < 2:
             reason = "fewer than two groups or levels with data"
         else:
+            if "crosstabs" not in memo:
+                memo["crosstabs"] = _crosstabs(table, group_var, var, rows_kept, cols_kept)
             cached = ("test", test_name, cat_policy.get("small_expected"))
             if cached not in memo:
-                memo[cached] = _categorical_test(test_name, table, cat_policy)
+                memo[cached] = _categorical_test(test_name, table, cat_policy, memo["crosstabs"])
             result_test, result = memo[cached]
             if result_test != test_name:
                 reason = "an expected count < 5: Fisher's exact test (policy)"
-            if "crosstabs" not in memo:
-                memo["crosstabs"] = _crosstabs(table, group_var, var, rows_kept, cols_kept)
             result = {**result, "crosstabs": memo["crosstabs"]}
     shown_code = var.show if var.show is not None else levels[-1]
     rows = []
@@ -408,11 +391,15 @@ def _crosstabs(
 
 
 def _categorical_test(
-    test_name: str, table: np.ndarray, cat_policy: dict[str, Any]
+    test_name: str, table: np.ndarray, cat_policy: dict[str, Any], crosstabs: dict[str, Any]
 ) -> tuple[str, dict]:
-    """(contract test name, result); Monte Carlo Fisher is named as such."""
+    """(contract test name, result); Monte Carlo Fisher is named as such. A chi-square
+    test is read from the table's ``crosstabs`` (:func:`_crosstabs`), which ran it on the
+    same table: the same numbers as ``contingency.chi_square(table)``, computed once."""
     if test_name != "fisher_exact":
-        chi = contingency.chi_square(table, correction=test_name == "yates_chi_square")
+        chi = contingency.chi_square_from_tests(
+            crosstabs, correction=test_name == "yates_chi_square"
+        )
         small = chi.get("cells_expected_lt5", 0) > 0
         if not (cat_policy.get("small_expected") == "fisher_exact" and small):
             return test_name, chi
@@ -549,9 +536,12 @@ def table_issues(
             ((ref, ref_codes),) = var.only_if.items()
             subset = grouped & data[ref].isin(ref_codes).to_numpy()
         context = f"table {tid}, variable '{name}'"
-        values = ~np.isnan(_numeric(data[name]))
-        per_group = np.bincount(codes[subset & values],
-                                minlength=len(group_var.levels))  # fmt: skip
+        missing = np.isnan(_numeric(data[name]))
+        if var.only_if or missing.any():
+            per_group = np.bincount(codes[subset & ~missing],
+                                    minlength=len(group_var.levels))  # fmt: skip
+        else:
+            per_group = sizes  # every grouped row has a value: the group sizes
         k = int(np.count_nonzero(per_group))
         if k < 2:
             if override.get("test", table_test) != "none":
@@ -580,9 +570,26 @@ def _refuse(issues: list[Issue]) -> None:
             raise DataError(issue.message)
 
 
+def _declared_codes_only(values: pd.Series, levels: list[Any]) -> bool:
+    """True when a plain numpy numeric column holds only missing values and the declared
+    numeric codes: one comparison per code, instead of pandas' ``isin`` (a hash table
+    over every row); False means "look closer" (:func:`_value_errors` names the row)."""
+    if not isinstance(values.dtype, np.dtype) or values.dtype.kind not in "fiu":
+        return False
+    if not all(isinstance(c, int | float) and not isinstance(c, bool) for c in levels):
+        return False
+    arr = values.to_numpy()
+    ok = np.isnan(arr) if arr.dtype.kind == "f" else np.zeros(arr.shape, dtype=bool)
+    for code in levels:
+        ok |= arr == code
+    return bool(ok.all())
+
+
 def _value_errors(data: pd.DataFrame, var: Variable, context: str) -> None:
     """Values the statistics would refuse, named by cohort row (1-based) and value."""
     values = data[var.name]
+    if var.is_categorical and _declared_codes_only(values, var.levels):
+        return
     if not var.is_categorical and values.dtype.kind in "fiu":
         # plain numpy numbers (the usual case): only +-inf is refused; one pass over the
         # array instead of pandas' coercion and masks, which cost more than the

@@ -11,8 +11,9 @@ import sys
 from pathlib import Path
 
 from analysis.errors import AnalysisError
-from analysis.fingerprint import run_fingerprint
+from analysis.fingerprint import file_sha256, run_fingerprint
 from analysis.study import load_study
+from analysis.synth.overlay import overlay_files
 from analysis.workflow import remove_stale_report
 from snakemake.settings.types import DeploymentMethod
 
@@ -83,7 +84,8 @@ PYTHON = (
 )
 
 # What every result depends on: the named files' content, the package's code and the
-# configuration (a report made with other settings is stale too).
+# configuration (a report made with other settings is stale too). The multi-site study's
+# settings are its own rules' business: changing them leaves the single-site report.
 FINGERPRINT = run_fingerprint(
     {
         "study": STUDY_FILE,
@@ -92,7 +94,7 @@ FINGERPRINT = run_fingerprint(
         "synthetic_params": SYNTH_PARAMS,
         "published": PUBLISHED_FILE,
     },
-    config,
+    {key: value for key, value in config.items() if key != "multisite"},
 )
 FILES_SHA256 = " ".join(
     f"{role}={entry['sha256']}"
@@ -241,4 +243,36 @@ def sensitivity_step(analysis, workers, results=RESULTS):
         "sensitivity", COHORT, "--study", STUDY_FILE, "--id", analysis,
         *(["--results", *results] if results else []), "--workers", str(workers),
         "--out", SENSITIVITY.format(analysis=analysis),
+    ]  # fmt: skip
+
+
+# --------------------------------------------------------------------------------------
+# The multi-site study (rules/multisite.smk, docs/multisite.md): simulated sites, or the
+# bundles received from real sites.
+# --------------------------------------------------------------------------------------
+MULTISITE = config.get("multisite") or {}
+MS_SITES = {site["name"]: site for site in MULTISITE.get("sites", [])}
+if len(MS_SITES) != len(MULTISITE.get("sites", [])):
+    _refuse("multisite.sites: two sites have the same name")
+MS_RECEIVED = [_existing("multisite.bundles", b) for b in MULTISITE.get("bundles") or []]
+MS_ROUNDS = int(MULTISITE.get("rounds", 5))
+MS_DISCLOSURE = ["--disclosure", MULTISITE.get("disclosure", "threshold")]
+MS_SITE_DATA = "results/multisite/sites/{site}/data.parquet"
+MS_BUNDLE = "results/multisite/bundles/{site}.json"
+MS_ROUND = "results/multisite/rounds/round_{r}.json"
+MS_CONTRIBUTION = "results/multisite/rounds/{r}/{site}.json"
+MS_BUNDLES = MS_RECEIVED or expand(MS_BUNDLE, site=MS_SITES)
+MS_FINAL_ROUND = [] if MS_RECEIVED else [MS_ROUND.format(r=MS_ROUNDS)]
+MS_SITE_FILES = {
+    name: _existing(f"multisite.sites[{name}].params", site["params"])
+    for name, site in MS_SITES.items()
+}
+
+
+def site_synth_step(wildcards):
+    site = MS_SITES[wildcards.site]
+    return [
+        "synth", "--n", str(site["n"]), "--seed", str(site["seed"]),
+        "--params", site["params"], "--study", STUDY_FILE,
+        "--out", MS_SITE_DATA.format(site=wildcards.site),
     ]  # fmt: skip

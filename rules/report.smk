@@ -1,10 +1,13 @@
 # Figures and the assembled report.
 
 
+# On one machine the figures fit the model they draw themselves (the same numbers the
+# tables job writes), so they run beside the tables instead of after them; split jobs
+# (clusters) read the model's results file.
 rule figures:
     input:
         cohort=COHORT,
-        results=RESULTS,
+        results=RESULTS if SPLIT_JOBS else [],
         flow=FLOW,
     output:
         report(
@@ -28,12 +31,13 @@ rule figures:
         python=PYTHON,
         study=STUDY_FILE,
         out_dir=output_dir,
+        models=lambda w, input: ["--results", *input.results] if SPLIT_JOBS else ["--fit-models"],
         disclosure=DISCLOSURE_OPTIONS,
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
     shell:
         "{params.python:q} -m analysis figures {input.cohort:q} --study {params.study:q} "
-        "--results {input.results:q} --flow {input.flow:q} "
+        "{params.models:q} --flow {input.flow:q} "
         "--out-dir {params.out_dir:q} {params.disclosure:q} > {log:q} 2>&1"
 
 

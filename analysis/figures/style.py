@@ -11,7 +11,7 @@ import re
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from analysis.export import atomic_path
+from analysis.atomic import atomic_path
 from analysis.study import Variable
 
 if TYPE_CHECKING:

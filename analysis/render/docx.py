@@ -32,7 +32,7 @@ from docx.oxml.ns import qn
 from docx.shared import Inches, Mm, Pt
 from docx.table import Table, _Cell
 
-from analysis.export import atomic_path
+from analysis.atomic import atomic_path
 from analysis.render.grid import Grid
 
 __all__ = ["LANDSCAPE_COLUMNS", "add_table", "to_docx", "write_docx", "write_tables_docx"]

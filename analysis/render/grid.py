@@ -12,9 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from analysis.method_labels import NORMALITY_LABELS, TEST_LABELS
 from analysis.render.number_style import PAPER, NumberStyle
 from analysis.render.typeset import typeset
-from analysis.tables import NORMALITY_LABELS, TEST_LABELS
 
 __all__ = [
     "LISTING_MAX_ROWS",

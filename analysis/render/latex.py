@@ -34,7 +34,7 @@ from typing import Any
 
 import jinja2
 
-from analysis.export import atomic_path
+from analysis.atomic import atomic_path
 from analysis.render.grid import Cell, Grid
 
 __all__ = [

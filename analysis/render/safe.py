@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import html
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
+if TYPE_CHECKING:  # the report imports this module without pandas
+    import pandas as pd
 
 __all__ = ["FORMULA_START", "csv_cell", "csv_column", "md_text"]
 
@@ -49,6 +50,8 @@ def csv_column(series: pd.Series) -> pd.Series:
     Numeric columns are returned as they are (a number is never a formula);
     categorical columns have their categories neutralised.
     """
+    import pandas as pd  # the caller has it already: imported here, not by the module
+
     if isinstance(series.dtype, pd.CategoricalDtype):
         fixed = [csv_cell(c) for c in series.cat.categories]
         if fixed == list(series.cat.categories):

@@ -11,8 +11,8 @@ from typing import Any
 
 import jinja2
 
+from analysis.atomic import atomic_path
 from analysis.disclosure import Profile, apply_to_result
-from analysis.export import atomic_path
 from analysis.render import DEFAULT_FORMATS, FORMATS
 from analysis.render.grid import LISTING_MAX_ROWS, Cell, Grid, to_grid
 from analysis.render.number_style import PAPER, NumberStyle

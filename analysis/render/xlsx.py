@@ -26,7 +26,7 @@ from xlsxwriter.format import Format
 from xlsxwriter.workbook import Workbook
 from xlsxwriter.worksheet import Worksheet
 
-from analysis.export import atomic_path
+from analysis.atomic import atomic_path
 from analysis.render.grid import Grid
 from analysis.render.safe import FORMULA_START
 from analysis.render.typeset import superscript

@@ -15,7 +15,7 @@ import numpy as np
 
 from analysis.errors import AnalysisError
 
-__all__ = ["ANALYSES", "not_run", "run_analysis"]
+__all__ = ["ANALYSES", "MAX_ROWS", "PART_LIMITED", "not_run", "run_analysis", "too_large"]
 
 #: analysis name -> (module, function, takes the tables' results)
 ANALYSES: dict[str, tuple[str, str, bool]] = {
@@ -33,12 +33,21 @@ ANALYSES: dict[str, tuple[str, str, bool]] = {
 #: jackknife grows as n^2), the imputation 49 s at 50,000, Firth's fits 138 s at 10^6.
 #: On larger cohorts the main model's own intervals are precise; the report says the
 #: analysis was not run and why. The other analyses grow linearly with n and always run.
+#: For an analysis in :data:`PART_LIMITED` the limit is that of one part of it: above it
+#: the analysis runs without that part and says why where the part's numbers would be.
 MAX_ROWS: dict[str, tuple[int, str]] = {
     "bootstrap": (5_000, "it refits the model on every resample and leave-one-out sample"),
     "imputation": (50_000, "it refits a chained-equations model per variable and cycle"),
     "models": (200_000, "Firth's penalised fits with profile-likelihood intervals take minutes "
                "per million rows, and the small-sample bias they correct shrinks as 1/n"),
 }  # fmt: skip
+
+#: analysis -> (keyword of its function that takes the reason the part is not run, what
+#: the limit is of): ``models`` runs its maximum-likelihood fits on any cohort, its Firth
+#: fits up to its limit.
+PART_LIMITED: dict[str, tuple[str, str]] = {
+    "models": ("firth_not_run", "Firth's fits run on"),
+}
 
 # Study-file option names that differ from the functions' keyword names.
 _RENAMED = {"model": "model_id", "adjust": "adjustment", "per": "increments"}
@@ -74,10 +83,11 @@ def run_analysis(
         kwargs["results"] = results
     try:
         if limit is not None and len(cohort) > limit:
-            raise AnalysisError(
-                f"the cohort's {len(cohort):,} rows are more than the {limit:,} this analysis "
-                f"runs on (`max_rows` of its entry in the study file){': ' + why if why else ''}"
-            )
+            if entry["analysis"] in PART_LIMITED:
+                keyword, what = PART_LIMITED[entry["analysis"]]
+                kwargs[keyword] = too_large(len(cohort), limit, what, why)
+            else:
+                raise AnalysisError(too_large(len(cohort), limit, "this analysis runs on", why))
         out = run(cohort, study, **kwargs)
     except AnalysisError as exc:  # the data cannot support it: say so in the report
         out = not_run(entry, str(exc))
@@ -85,6 +95,15 @@ def run_analysis(
         out = not_run(entry, f"a model of the analysis is singular on these data ({exc})")
     out["id"] = entry.get("id", entry["analysis"])
     return out
+
+
+def too_large(n: int, limit: int, what: str, why: str = "") -> str:
+    """Why an analysis (``what``: "this analysis runs on") or a part of it is not run on a
+    cohort of ``n`` rows, above its ``limit`` (:data:`MAX_ROWS`)."""
+    return (
+        f"the cohort's {n:,} rows are more than the {limit:,} {what} "
+        f"(`max_rows` of its entry in the study file){': ' + why if why else ''}"
+    )
 
 
 def not_run(entry: dict[str, Any], reason: str) -> dict[str, Any]:

@@ -23,12 +23,13 @@ resets the object's ``k_pmm`` to its own default (20), so every call passes it h
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import statsmodels.api as sm
 from scipy import stats
+from statsmodels.formula._manager import FormulaManager
 from statsmodels.imputation.mice import MICEData
 
 from analysis.models import build_model
@@ -93,8 +94,148 @@ def _term(study: Study, name: str) -> str:
     return name
 
 
+class _Design(NamedTuple):
+    """How each column of a conditional formula's design matrix is made from the data:
+    ``None`` (the intercept), a column name (its values) or (column, level) (the
+    indicator of a factor's level); ``levels``: each factor's levels, as patsy found them."""
+
+    columns: list[str]
+    sources: list[str | tuple[str, float] | None]
+    levels: dict[str, np.ndarray]
+
+
+class _MICEData(MICEData):
+    """statsmodels' MICEData with the design matrices of its conditional formulas built
+    from the data directly, the same numbers as patsy's, without patsy on every update.
+
+    MICEData builds both design matrices of a variable's formula through patsy twice per
+    update (to fit the imputation model and to predict): 2 x burn-in + between x
+    imputations formula evaluations, most of the analysis' time. Here patsy builds each
+    formula's matrices once; its columns (the intercept, numeric columns, factor-level
+    indicators) are then filled in from the data into a frame made as patsy makes it,
+    which is checked equal to patsy's (values, columns, index, layout) that first time.
+    On any later update whose factors have other levels than patsy saw, whose data
+    hold a missing value (patsy would drop the row) or when the first check failed,
+    patsy builds the matrices as before.
+    """
+
+    def _matrices(self, vname: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+        designs = self.__dict__.setdefault("_designs", {})
+        design = designs.get(vname)
+        if design is not None:
+            fast = self._fill(vname, design)
+            if fast is not None:
+                return fast
+        endog, exog = FormulaManager().get_matrices(
+            self.conditional_formula[vname], self.data, pandas=True
+        )
+        if vname not in designs:
+            design = self._learn(vname, endog, exog)
+            fast = None if design is None else self._fill(vname, design)
+            same = fast is not None and all(
+                _same_frame(mine, theirs) for mine, theirs in zip(fast, (endog, exog), strict=True)
+            )
+            designs[vname] = design if same else None
+        return endog, exog
+
+    def _learn(self, vname: str, endog: pd.DataFrame, exog: pd.DataFrame) -> _Design | None:
+        """Each of patsy's columns by its name; None when one is not of a known kind."""
+        if list(endog.columns) != [vname]:
+            return None
+        factors = {f"C({name})": name for name in self.data.columns}
+        sources: list[str | tuple[str, float] | None] = []
+        levels: dict[str, np.ndarray] = {}
+        for column in exog.columns:
+            if column == "Intercept":
+                sources.append(None)
+            elif column in self.data.columns and column != vname:
+                sources.append(column)
+            elif "[T." in column and column.endswith("]") and column.split("[T.")[0] in factors:
+                factor, text = column[:-1].split("[T.", 1)
+                name = factors[factor]
+                found = levels.setdefault(name, np.unique(self.data[name].to_numpy()))
+                match = [v for v in found if str(v) == text]
+                if len(match) != 1:
+                    return None
+                sources.append((name, match[0]))
+            else:
+                return None
+        return _Design(list(exog.columns), sources, levels)
+
+    def _fill(self, vname: str, design: _Design) -> tuple[pd.DataFrame, pd.DataFrame] | None:
+        """The formula's (endog, exog) from the data, as patsy builds them; None when patsy
+        would build others (missing values, other factor levels)."""
+        data = self.data
+        names = [vname, *(s if isinstance(s, str) else s[0] for s in design.sources if s)]
+        values = {name: data[name].to_numpy(dtype=np.float64) for name in dict.fromkeys(names)}
+        if any(np.isnan(v).any() for v in values.values()):
+            return None
+        for name, found in design.levels.items():
+            now = np.unique(values[name])
+            if now.shape != found.shape or not np.array_equal(now, found):
+                return None
+        n = len(data)
+        y = np.empty((n, 1), dtype=np.float64)
+        y[:, 0] = values[vname]
+        x = np.empty((n, len(design.sources)), dtype=np.float64)
+        for j, source in enumerate(design.sources):
+            if source is None:
+                x[:, j] = 1.0
+            elif isinstance(source, str):
+                x[:, j] = values[source]
+            else:
+                x[:, j] = values[source[0]] == source[1]
+        return (
+            pd.DataFrame(y, columns=[vname], index=data.index),
+            pd.DataFrame(x, columns=design.columns, index=data.index),
+        )
+
+    # statsmodels 0.15's two methods, with the matrices from _matrices
+    def get_split_data(self, vname):
+        endog, exog = self._matrices(vname)
+        ixo = self.ix_obs[vname]
+        endog_obs = np.require(endog.iloc[ixo], requirements="W")
+        exog_obs = np.require(exog.iloc[ixo, :], requirements="W")
+        ixm = self.ix_miss[vname]
+        exog_miss = np.require(exog.iloc[ixm, :], requirements="W")
+        predict_obs_kwds = {}
+        if vname in self.predict_kwds:
+            predict_obs_kwds = self._process_kwds(self.predict_kwds[vname], ixo)
+        predict_miss_kwds = {}
+        if vname in self.predict_kwds:
+            predict_miss_kwds = self._process_kwds(self.predict_kwds[vname], ixm)
+        return (endog_obs, exog_obs, exog_miss, predict_obs_kwds, predict_miss_kwds)
+
+    def get_fitting_data(self, vname):
+        ix = self.ix_obs[vname]
+        endog, exog = self._matrices(vname)
+        endog = np.require(endog.iloc[ix, 0], requirements="W")
+        exog = np.require(exog.iloc[ix, :], requirements="W")
+        init_kwds = self._process_kwds(self.init_kwds[vname], ix)
+        fit_kwds = self._process_kwds(self.fit_kwds[vname], ix)
+        return endog, exog, init_kwds, fit_kwds
+
+
+def _same_frame(mine: pd.DataFrame, theirs: pd.DataFrame) -> bool:
+    """Equal values, columns, index, dtypes and memory layout (so every later slice and
+    product is computed alike)."""
+    if list(mine.columns) != list(theirs.columns) or not mine.index.equals(theirs.index):
+        return False
+    if list(mine.dtypes) != list(theirs.dtypes):
+        return False
+    a, b = mine.to_numpy(), theirs.to_numpy()
+    if a.shape != b.shape or a.strides != b.strides or not np.array_equal(a, b):
+        return False
+    rows = np.arange(0, len(mine), 2)
+    sa, sb = (
+        np.require(mine.iloc[rows, :], requirements="W"),
+        np.require(theirs.iloc[rows, :], requirements="W"),
+    )
+    return sa.strides == sb.strides and sa.flags.f_contiguous == sb.flags.f_contiguous
+
+
 def _imputer(frame: pd.DataFrame, study: Study, k_pmm: int, seed: int) -> MICEData:
-    imp = MICEData(frame, k_pmm=k_pmm, rng=np.random.default_rng(seed))
+    imp = _MICEData(frame, k_pmm=k_pmm, rng=np.random.default_rng(seed))
     for name in frame.columns:
         if frame[name].isna().any():
             others = " + ".join(_term(study, o) for o in frame.columns if o != name)

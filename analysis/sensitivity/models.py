@@ -177,6 +177,19 @@ def _fit_summary(result: dict[str, Any], name: str, description: str) -> dict[st
     }
 
 
+def _fit_not_run(name: str, description: str, reason: str) -> dict[str, Any]:
+    """A fit that was not run, in place of :func:`_fit_summary`'s numbers: why."""
+    return {
+        "fit": name,
+        "description": description,
+        "method": "firth" if name.endswith("firth") else "logit_mle",
+        "not_run": reason,
+    }
+
+
+_COUNT = {1: "one", 2: "two", 3: "three", 4: "four"}
+
+
 def rescale(term: dict[str, Any], k: float) -> dict[str, Any]:
     """OR and CI of a term per ``k`` units: exp(k·B) and exp(k·limit) on the B scale
     (for Wald limits exp(k·(B ± z·SE)); profile limits rescale the same way, as the
@@ -242,8 +255,16 @@ def run_models(
     model_id: str = MODEL_ID,
     adjustment: tuple[str, ...] = ADJUSTMENT,
     increments: dict[str, float] | None = None,
+    firth_not_run: str | None = None,
 ) -> dict[str, Any]:
     """Firth beside ML, an adjusted model, rescaled continuous predictors and EPV.
+
+    ``firth_not_run``: why Firth's fits are not run (the cohort is larger than they run
+    on, :data:`analysis.sensitivity.MAX_ROWS`); None: they run. Without them the two
+    maximum-likelihood fits run as usual, ``fits.firth`` and ``fits.adjusted_firth`` hold
+    ``not_run`` (the reason) instead of numbers, ``firth_vs_ml`` gives it in place of
+    each term's Firth figures, the rescaled terms, events per variable and the
+    conclusion come from the fits that ran, and ``firth_not_run`` repeats it.
 
     Returns a results-JSON-like dict: ``kind`` ("sensitivity"), ``analysis``
     ("models"), ``title``, ``method``, ``model``, ``outcome``, ``event``,
@@ -266,9 +287,10 @@ def run_models(
     added = [name for name in predictor_names(specs[1]) if name not in predictors]
     extended = _with_models(study, specs)
     ml = model_result(cohort, study, results, model_id)
-    firth = build_model(cohort, extended, specs[0]["id"])
+    skip_firth = firth_not_run is not None
+    firth = None if skip_firth else build_model(cohort, extended, specs[0]["id"])
     adj = build_model(cohort, extended, specs[1]["id"])
-    adj_firth = build_model(cohort, extended, specs[2]["id"])
+    adj_firth = None if skip_firth else build_model(cohort, extended, specs[2]["id"])
     adjust_text = ", ".join(
         f"{lower(study.variables[n].label)}"
         + (
@@ -279,28 +301,38 @@ def run_models(
         )
         for n in added
     )
+    descriptions = {
+        "ml": "the study model by maximum likelihood (as Table 4)",
+        "firth": "the study model by Firth's penalised likelihood",
+        "adjusted_ml": f"adjusted for {adjust_text}, maximum likelihood",
+        "adjusted_firth": f"adjusted for {adjust_text}, Firth",
+    }
+    fitted = {"ml": ml, "firth": firth, "adjusted_ml": adj, "adjusted_firth": adj_firth}
     fits = {
-        "ml": _fit_summary(ml, "ml", "the study model by maximum likelihood (as Table 4)"),
-        "firth": _fit_summary(firth, "firth", "the study model by Firth's penalised likelihood"),
-        "adjusted_ml": _fit_summary(
-            adj, "adjusted_ml", f"adjusted for {adjust_text}, maximum likelihood"
-        ),
-        "adjusted_firth": _fit_summary(
-            adj_firth, "adjusted_firth", f"adjusted for {adjust_text}, Firth"
-        ),
+        key: _fit_summary(res, key, descriptions[key])
+        if res is not None
+        else _fit_not_run(key, descriptions[key], str(firth_not_run))
+        for key, res in fitted.items()
     }
     for key, res in (("adjusted_ml", adj), ("adjusted_firth", adj_firth)):
-        fits[key]["predictor_coding"] = res.get("coding")
+        if res is not None:
+            fits[key]["predictor_coding"] = res.get("coding")
+    # the fits that ran (all four unless Firth's are not run), in this order
+    ran = [key for key, res in fitted.items() if res is not None]
 
     firth_vs_ml = []
-    firth_rows = {t["term"]: t for t in fits["firth"]["terms"]}
+    firth_rows = {t["term"]: t for t in fits["firth"].get("terms", [])}
     for row in fits["ml"]["terms"]:
-        f = firth_rows[row["term"]]
+        if skip_firth:
+            firth_figures = {"not_run": firth_not_run}
+        else:
+            f = firth_rows[row["term"]]
+            firth_figures = {k: f[k] for k in ("odds_ratio", "ci_low", "ci_high", "p_value")}
         firth_vs_ml.append({
             "term": row["term"],
             "label": row["label"],
             "ml": {k: row[k] for k in ("odds_ratio", "ci_low", "ci_high", "p_value")},
-            "firth": {k: f[k] for k in ("odds_ratio", "ci_low", "ci_high", "p_value")},
+            "firth": firth_figures,
         })  # fmt: skip
 
     # (c) continuous predictors per clinical increment and per SD of the model's data
@@ -315,7 +347,7 @@ def run_models(
             k = float(increments[name])
             scales.append((f"{k:g} {var.unit}" if var.unit else f"{k:g} units", k, None))
         scales.append(("1 SD", sd, sd))
-        for fit_key in ("ml", "firth", "adjusted_ml", "adjusted_firth"):
+        for fit_key in ran:
             term = next(t for t in fits[fit_key]["terms"] if t["term"] == name)
             for per, k, sd_value in scales:
                 rescaled.append({
@@ -325,7 +357,8 @@ def run_models(
 
     epv_rows = []
     warnings = []
-    for key, fit in fits.items():
+    for key in ran:
+        fit = fits[key]
         epv = fit["events_per_variable"]
         warn = epv is not None and epv < EPV_MIN
         epv_rows.append({
@@ -341,11 +374,7 @@ def run_models(
             )
 
     alpha = study.alpha
-    significance = {
-        key: significant_terms(res, predictors, alpha)
-        for key, res in (("ml", ml), ("firth", firth), ("adjusted_ml", adj),
-                         ("adjusted_firth", adj_firth))
-    }  # fmt: skip
+    significance = {key: significant_terms(fitted[key], predictors, alpha) for key in ran}
     findings = paper_findings(study, model_id)
     # a predictor counts as independent only if it is so in every fit
     observed = {name: all(s[name] for s in significance.values()) for name in predictors}
@@ -353,12 +382,12 @@ def run_models(
     parts = []
     for name in predictors:
         ps = {key: next(t["p_value"] for t in fits[key]["terms"] if t["term"] == name)
-              for key in fits}  # fmt: skip
+              for key in ran}  # fmt: skip
         ors = {key: next(t["odds_ratio"] for t in fits[key]["terms"] if t["term"] == name)
-               for key in fits}  # fmt: skip
+               for key in ran}  # fmt: skip
         parts.append(
             f"{lower(study.variables[name].label)} has OR "
-            + ", ".join(f"{_g(ors[k])} (p = {_g(ps[k])}, {k.replace('_', ' ')})" for k in fits)
+            + ", ".join(f"{_g(ors[k])} (p = {_g(ps[k])}, {k.replace('_', ' ')})" for k in ran)
         )
     because = (
         "; ".join(parts)
@@ -368,6 +397,7 @@ def run_models(
             else "; every fit agrees on which predictors are significant"
         )
         + f" (alpha = {alpha:g})."
+        + (f" Firth's fits were not run: {firth_not_run}." if skip_firth else "")
     )
     # as the paper's finding is stated: "independent" must hold in every fit, "not
     # independent" must hold in every fit too (significant in any fit counts against it)
@@ -402,10 +432,13 @@ def run_models(
         "exp(k·limit). Events per variable = min(events, non-events) / number of model "
         f"terms, with a warning below {EPV_MIN:g} (Peduzzi et al. 1996). The paper's "
         f"conclusion is taken to hold when each predictor it found independently "
-        f"associated has p < {alpha:g} in all four fits and each it found not associated "
-        f"has p >= {alpha:g} in all four (ML p: Wald; Firth p: penalised likelihood ratio)."
+        f"associated has p < {alpha:g} in all {_COUNT[len(ran)]} fits and each it found not "
+        f"associated has p >= {alpha:g} in all {_COUNT[len(ran)]} (ML p: Wald"
+        + ("" if skip_firth else "; Firth p: penalised likelihood ratio")
+        + ")."
+        + (f" Firth's fits were not run: {firth_not_run}." if skip_firth else "")
     )
-    return {
+    out = {
         "kind": "sensitivity",
         "analysis": "models",
         "title": "Sensitivity of the logistic model to Firth's correction, adjustment and scaling",
@@ -423,3 +456,6 @@ def run_models(
         "warnings": warnings,
         "conclusion": conclusion,
     }
+    if skip_firth:
+        out["firth_not_run"] = firth_not_run
+    return out

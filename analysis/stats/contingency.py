@@ -4,6 +4,8 @@
 * ``chi_square`` -- Pearson X² (SPSS "Pearson Chi-Square"), optionally with
   Yates' correction on 2x2 tables (SPSS "Continuity Correction"), with the
   expected-count footnote SPSS prints under every chi-square table.
+* ``chi_square_from_tests`` -- ``chi_square``'s result read from ``chi_square_tests``'
+  result for the same table (no second test).
 * ``fisher_exact`` -- exact 2x2 test; r x c by seeded Monte Carlo.
 * ``chi_square_tests`` -- everything SPSS CROSSTABS /STATISTICS=CHISQ prints in
   its "Chi-Square Tests" table (Pearson, continuity correction, likelihood
@@ -28,7 +30,13 @@ from statsmodels.stats.contingency_tables import Table
 
 from .descriptive import _f, _level_codes
 
-__all__ = ["chi_square", "chi_square_tests", "fisher_exact", "table_from_codes"]
+__all__ = [
+    "chi_square",
+    "chi_square_from_tests",
+    "chi_square_tests",
+    "fisher_exact",
+    "table_from_codes",
+]
 
 #: Default seed for the Monte Carlo Fisher test (documented in the results).
 DEFAULT_SEED = 20200543
@@ -173,6 +181,52 @@ def chi_square(table: np.ndarray, correction: bool = False) -> dict:
         cells_expected_lt5_pct=100.0 * lt5 / expected.size,
     )
     return base
+
+
+def chi_square_from_tests(tests: dict, correction: bool = False) -> dict:
+    """:func:`chi_square`'s result read from :func:`chi_square_tests`' result for the same
+    table, without testing again: its Pearson (or, with ``correction``, continuity-
+    correction) line and the expected-count footnote come from the same
+    ``scipy.stats.chi2_contingency`` calls, so every number is the one
+    :func:`chi_square` computes. A table runs both (a table row's test and its SPSS
+    "Chi-Square Tests"), and the Pearson chi-square is then computed once.
+
+    Raises ``ValueError`` as :func:`chi_square` does: Yates' correction on a table that
+    is not 2x2 after dropping empty rows and columns.
+    """
+    method = "yates_chi_square" if correction else "pearson_chi_square"
+    shape = [int(tests["shape"][0]), int(tests["shape"][1])]
+    out = {
+        "statistic": None,
+        "df": None,
+        "p_value": None,
+        "n": int(tests["n"]),
+        "method": method,
+        "shape": shape,
+        "expected_min": None,
+        "cells_expected_lt5": None,
+        "cells_expected_lt5_pct": None,
+        "dropped_rows": list(tests["dropped_rows"]),
+        "dropped_cols": list(tests["dropped_cols"]),
+        "note": tests["note"],
+    }
+    if tests["pearson"] is None:  # fewer than 2 rows or columns: no test (same note)
+        return out
+    if correction and shape != [2, 2]:
+        raise ValueError(
+            f"Yates' continuity correction applies to 2x2 tables only; table is "
+            f"{shape[0]}x{shape[1]} after dropping empty rows/columns"
+        )
+    line = tests["continuity_correction" if correction else "pearson"]
+    out.update(
+        statistic=line["statistic"],
+        df=line["df"],
+        p_value=line["p_value"],
+        expected_min=tests["expected_min"],
+        cells_expected_lt5=tests["cells_expected_lt5"],
+        cells_expected_lt5_pct=tests["cells_expected_lt5_pct"],
+    )
+    return out
 
 
 def _fisher_monte_carlo(t: np.ndarray, seed: int, n_resamples: int) -> float:

@@ -181,8 +181,12 @@ def continuous_summary(x: np.ndarray, *, presorted: np.ndarray | None = None) ->
         return out
     mean = float(arr.mean())
     sd = float(arr.std(ddof=1)) if n >= 2 else None
-    ordered = arr if presorted is None else _checked_sorted(presorted, n)
-    q1, med, q3 = np.percentile(ordered, [25.0, 50.0, 75.0], method="weibull")
+    if presorted is None:
+        ordered = arr
+        q1, med, q3 = np.percentile(ordered, [25.0, 50.0, 75.0], method="weibull")
+    else:
+        ordered = _checked_sorted(presorted, n)
+        q1, med, q3 = _weibull_quartiles(ordered)
     low, high = (arr.min(), arr.max()) if presorted is None else (ordered[0], ordered[-1])
     out.update(
         mean=mean,
@@ -194,6 +198,39 @@ def continuous_summary(x: np.ndarray, *, presorted: np.ndarray | None = None) ->
         q3=float(q3),
     )
     out.update(_shape(arr, mean, sd))
+    return out
+
+
+_QUARTILES = np.array([25.0, 50.0, 75.0])
+
+
+def _weibull_quartiles(ordered: np.ndarray) -> np.ndarray:
+    """``numpy.percentile(ordered, [25, 50, 75], method="weibull")`` of a sorted array,
+    read from it directly: the same numbers, bit for bit (numpy 2's steps on the same
+    operands: virtual index n q + q - 1, its floor and the next index clipped to the
+    sample, then numpy's two-sided lerp), without the copy and partial sort that
+    numpy's percentile makes of its input (a table reads the quartiles of every group
+    of every continuous row). tests/stats/test_stats_presorted.py holds it to numpy's."""
+    n = ordered.shape[0]
+    quantiles = np.true_divide(_QUARTILES, 100)
+    virtual = n * quantiles + (0 + quantiles * (1 - 0 - 0)) - 1
+    previous = np.floor(virtual)
+    following = previous + 1
+    above = virtual >= n - 1
+    if above.any():
+        previous[above] = -1
+        following[above] = -1
+    below = virtual < 0
+    if below.any():
+        previous[below] = 0
+        following[below] = 0
+    previous = previous.astype(np.intp)
+    following = following.astype(np.intp)
+    a, b = ordered[previous], ordered[following]
+    gamma = np.asanyarray(virtual - previous, dtype=virtual.dtype)
+    diff = b - a
+    out = np.add(a, diff * gamma)
+    np.subtract(b, diff * (1 - gamma), out=out, where=gamma >= 0.5, casting="unsafe")
     return out
 
 

@@ -36,7 +36,6 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from analysis.clinical import mdrd_creatinine, mdrd_egfr
 from analysis.errors import AnalysisError
@@ -49,6 +48,7 @@ from analysis.synth.allocate import (
     pinned_sample,
 )
 from analysis.synth.checks import ReferenceChecks
+from analysis.synth.overlay import load_assumptions
 from analysis.synth.tails import grid_bounds, redraw_tails
 
 __all__ = [
@@ -141,9 +141,9 @@ class SynthParams:
 
 
 def load_params(path: str | Path | None = None) -> SynthParams:
+    """The assumptions file, with any ``extends:`` chain resolved (analysis.synth.overlay)."""
     where = Path(path) if path else DEFAULT_PARAMS
-    with open(where, encoding="utf-8") as fh:
-        return SynthParams(raw=yaml.safe_load(fh), path=where)
+    return SynthParams(raw=load_assumptions(where), path=where)
 
 
 Limits = dict[str, tuple[float, float]]

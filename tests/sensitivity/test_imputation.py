@@ -120,3 +120,36 @@ def test_nothing_missing_gives_the_complete_case_fit(cohort: pd.DataFrame, study
         assert mi["estimate"] == pytest.approx(cc["estimate"], rel=1e-8)
         assert mi["se"] == pytest.approx(cc["se"], rel=1e-6)
         assert mi["b"] == pytest.approx(0.0, abs=1e-20)
+
+
+def test_design_matrices_without_patsy_are_patsys(cohort, study):
+    """The chained equations' design matrices, filled in from the data after patsy's
+    first build, are patsy's own on every update (values, columns, layout), and the
+    chain draws the same imputations as statsmodels' MICEData."""
+    from statsmodels.formula._manager import FormulaManager
+    from statsmodels.imputation.mice import MICEData
+
+    from analysis.sensitivity.imputation import _same_frame
+
+    columns = ["neurotoxicity", "albumin", "diabetic_nephropathy", "age", "sex", "ckd_group"]
+    frame = cohort[columns].astype(float).reset_index(drop=True)
+    frame.loc[::7, "age"] = np.nan  # a second incomplete variable, a factor among the others
+    fast = _imputer(frame, study, 5, 11)
+    plain = MICEData(frame, k_pmm=5, rng=np.random.default_rng(11))
+    for name, formula in fast.conditional_formula.items():
+        if name in fast.ix_miss and len(fast.ix_miss[name]):
+            plain.set_imputer(name, formula=formula.split("~", 1)[1].strip(), k_pmm=5)
+    plain.k_pmm = 5
+    incomplete = [n for n in columns if frame[n].isna().any()]
+    assert len(incomplete) >= 2 and "C(ckd_group)" in fast.conditional_formula["age"]
+    for _ in range(3):
+        fast.update_all(2)
+        plain.update_all(2)
+        pd.testing.assert_frame_equal(fast.data, plain.data, check_exact=True)
+        for name in incomplete:
+            mine = fast._matrices(name)
+            theirs = FormulaManager().get_matrices(
+                fast.conditional_formula[name], fast.data, pandas=True
+            )
+            assert all(_same_frame(a, b) for a, b in zip(mine, theirs, strict=True))
+            assert fast._designs[name] is not None  # filled in, not patsy's

@@ -10,6 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from analysis.report import build_context
+from analysis.sensitivity import run_analysis
 from analysis.sensitivity.models import rescale, run_models
 from analysis.stats import logistic_regression
 from analysis.study import load_study
@@ -151,3 +153,69 @@ def test_default_cohort_runs_deterministic_json(cohort, study, results):
     assert set(first["fits"]) == {"ml", "firth", "adjusted_ml", "adjusted_firth"}
     c = first["conclusion"]
     assert {"albumin_independent", "diabetic_nephropathy_independent", "holds", "text"} <= set(c)
+
+
+def _without_firth(study, tmp_path, max_rows):
+    """The small study with a `models` entry whose `max_rows` the 60 patients exceed."""
+    text = (HERE / "reference_small_study.yaml").read_text(encoding="utf-8")
+    path = tmp_path / "small_study.yaml"
+    path.write_text(f"{text}\nsensitivity:\n  - {{analysis: models, max_rows: {max_rows}}}\n")
+    return load_study(path)
+
+
+def test_above_max_rows_only_firth_is_skipped(small, tmp_path):
+    """Above the analysis' `max_rows`, the maximum-likelihood fits (the study model and
+    the adjusted one) still run, with the same numbers; Firth's two fits say why not."""
+    cohort, _, full = small
+    study = _without_firth(small[1], tmp_path, 30)
+    (entry,) = study.sensitivity
+    out = run_analysis(entry, cohort, study)
+    why = (
+        "the cohort's 60 rows are more than the 30 Firth's fits run on (`max_rows` of its "
+        "entry in the study file): Firth's penalised fits"
+    )
+    assert "not_run" not in out and out["id"] == "models"
+    assert out["firth_not_run"].startswith(why)
+    assert set(out["fits"]) == {"ml", "firth", "adjusted_ml", "adjusted_firth"}
+    for key in ("firth", "adjusted_firth"):
+        fit = out["fits"][key]
+        assert fit["not_run"] == out["firth_not_run"] and "terms" not in fit
+        assert fit["method"] == "firth" and fit["fit"] == key
+    for key in ("ml", "adjusted_ml"):
+        assert out["fits"][key] == full["fits"][key]
+    skipped = {"not_run": out["firth_not_run"]}
+    assert [r["firth"] for r in out["firth_vs_ml"]] == [skipped] * len(full["firth_vs_ml"])
+    assert [r["ml"] for r in out["firth_vs_ml"]] == [r["ml"] for r in full["firth_vs_ml"]]
+    assert out["rescaled"] == [r for r in full["rescaled"] if r["fit"] in ("ml", "adjusted_ml")]
+    assert out["events_per_variable"] == [
+        r for r in full["events_per_variable"] if r["fit"] in ("ml", "adjusted_ml")
+    ]
+    assert set(out["conclusion"]["significance_by_fit"]) == {"ml", "adjusted_ml"}
+    assert out["conclusion"]["holds"] in (True, False)
+    assert "Firth's fits were not run: " + why in out["conclusion"]["text"]
+    assert "in all two fits" in out["method"] and "Firth's fits were not run" in out["method"]
+    json.dumps(out, allow_nan=False)
+
+
+def test_at_max_rows_firth_runs(small, tmp_path):
+    cohort, _, full = small
+    study = _without_firth(small[1], tmp_path, 60)
+    (entry,) = study.sensitivity
+    out = run_analysis(entry, cohort, study)
+    assert "firth_not_run" not in out
+    assert {k: v for k, v in out.items() if k != "id"} == full
+
+
+def test_the_report_says_which_fits_did_not_run(small, tmp_path):
+    cohort, _, _ = small
+    study = _without_firth(small[1], tmp_path, 30)
+    out = run_analysis(study.sensitivity[0], cohort, study)
+    context = build_context(study, [], {}, [], "site data", {
+        "inputs": [], "study_file": {"path": "s.yaml", "sha256": "0" * 64},
+        "packages": {}, "python": "3", "platform": "x", "created": "now", "code_sha256": "0",
+    }, None, sensitivity=[out], own_data=False)  # fmt: skip
+    (section,) = context["sensitivity"]
+    fits_shown = {row[0] for row in section["tables"][0]["rows"]}
+    assert fits_shown == {"Maximum likelihood", "Adjusted, maximum likelihood"}
+    (note,) = [n for n in section["notes"] if n.startswith("Fits not run")]
+    assert note.startswith("Fits not run (Firth; adjusted, Firth): the cohort's 60 rows")

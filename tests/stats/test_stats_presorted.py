@@ -228,3 +228,21 @@ def test_table_numbers_do_not_depend_on_dtypes(cohort, study, how: str) -> None:
     for table in ("table1", "table2", "table3", "table7"):
         got = json.dumps(build_table(compact, study, table), sort_keys=True)
         assert got == json.dumps(build_table(reference, study, table), sort_keys=True), table
+
+
+def test_quartiles_of_a_sorted_sample_are_numpys_bit_for_bit():
+    """The quartiles read from a sorted group are numpy's weibull percentiles exactly (a
+    numpy that computes them otherwise fails here, not in a results file)."""
+    rng = np.random.default_rng(20261204)
+    draws = [
+        lambda n: rng.normal(size=n),
+        lambda n: rng.integers(0, 5, size=n).astype(float),  # ties
+        lambda n: np.round(rng.lognormal(size=n), 2),
+        lambda n: rng.normal(1e6, 1e-3, size=n),
+    ]
+    sizes = [*range(1, 40), 97, 400, 401, 1000, 4999, 5000, 5001, 65_537]
+    for n in sizes:
+        for draw in draws:
+            s = np.sort(draw(n))
+            ref = np.percentile(s, [25.0, 50.0, 75.0], method="weibull")
+            assert descriptive._weibull_quartiles(s).tobytes() == ref.tobytes(), n

@@ -1,0 +1,1 @@
+"""Multi-site studies: sites share reviewed aggregates, the coordinator pools them."""
