@@ -254,7 +254,9 @@ MULTISITE = config.get("multisite") or {}
 MS_SITES = {site["name"]: site for site in MULTISITE.get("sites", [])}
 if len(MS_SITES) != len(MULTISITE.get("sites", [])):
     _refuse("multisite.sites: two sites have the same name")
-MS_RECEIVED = [_existing("multisite.bundles", b) for b in MULTISITE.get("bundles") or []]
+MS_RECEIVED = [
+    _existing("multisite.bundles", b) for b in MULTISITE.get("bundles") or []
+]
 MS_ROUNDS = int(MULTISITE.get("rounds", 5))
 MS_DISCLOSURE = ["--disclosure", MULTISITE.get("disclosure", "threshold")]
 MS_SITE_DATA = "results/multisite/sites/{site}/data.parquet"

@@ -7,6 +7,7 @@
 # configuration pools bundles received from real sites instead (no distributed fit:
 # it needs the sites to answer each round).
 
+
 rule multisite_site_data:
     output:
         MS_SITE_DATA,
@@ -115,10 +116,10 @@ rule multisite_round:
         contributions=lambda w: expand(MS_CONTRIBUTION, r=int(w.r) - 1, site=MS_SITES),
     output:
         MS_ROUND,
-    wildcard_constraints:
-        r="[1-9][0-9]*",
     log:
         "logs/multisite/round_{r}.log",
+    wildcard_constraints:
+        r="[1-9][0-9]*",
     conda:
         ENV
     threads: 1

@@ -31,7 +31,9 @@ rule figures:
         python=PYTHON,
         study=STUDY_FILE,
         out_dir=output_dir,
-        models=lambda w, input: ["--results", *input.results] if SPLIT_JOBS else ["--fit-models"],
+        models=lambda w, input: (
+            ["--results", *input.results] if SPLIT_JOBS else ["--fit-models"]
+        ),
         disclosure=DISCLOSURE_OPTIONS,
         files_sha256=FILES_SHA256,
         code_sha256=CODE_SHA256,
