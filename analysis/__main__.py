@@ -104,6 +104,16 @@ def _add_site_disclosure(p: argparse.ArgumentParser) -> None:
     )
 
 
+def _add_site_input(p: argparse.ArgumentParser, out: str) -> None:
+    """What a site's verbs take: its data (as every verb reads it), its name, the output,
+    the disclosure profile and the study file."""
+    _add_input(p)
+    p.add_argument("--site", required=True, help="the site's name, as its bundle carries it")
+    p.add_argument("--out", required=True, help=out)
+    _add_site_disclosure(p)
+    _add_study(p)
+
+
 def _disclosure(args: argparse.Namespace) -> Profile | None:
     from analysis.disclosure import load_profile
 
@@ -1017,21 +1027,13 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser(
         "share", help="a site's aggregate bundle for a multi-site study (no patient rows)"
     )
-    _add_input(p)
-    p.add_argument("--site", required=True, help="the site's name, as the coordinator lists it")
-    p.add_argument("--out", required=True, help="bundle file (.json)")
+    _add_site_input(p, out="bundle file (.json)")
     p.add_argument("--summary", default=None, help="what leaves, for review (default: OUT.md)")
-    _add_site_disclosure(p)
-    _add_study(p)
     p.set_defaults(func=cmd_share)
 
     p = sub.add_parser("share-round", help="a site's score and information at a round's estimates")
-    _add_input(p)
-    p.add_argument("--site", required=True, help="the site's name, as in its bundle")
+    _add_site_input(p, out="contribution file (.json)")
     p.add_argument("--round", required=True, help="the coordinator's round file")
-    p.add_argument("--out", required=True, help="contribution file (.json)")
-    _add_site_disclosure(p)
-    _add_study(p)
     p.set_defaults(func=cmd_share_round)
 
     p = sub.add_parser("pool-round", help="the coordinator's next round of the distributed fit")
