@@ -304,14 +304,14 @@ def _flow_json(study, derived) -> dict:
 
 def cmd_derive(args: argparse.Namespace) -> int:
     from analysis.derive import derive_cohort_traced
-    from analysis.export import all_or_nothing, write_cohort
+    from analysis.export import all_or_nothing, compact_codes, write_cohort
     from analysis.results import write_json
 
     _guard([*_input_files(args), args.validated], [("--out", args.out), ("--flow", args.flow)])
     study = _load_study(args.study)
     derived = derive_cohort_traced(_load_valid(args, study), study)
     with all_or_nothing([args.out, args.flow] if args.flow else [args.out]):
-        write_cohort([derived.cohort], args.out, study)
+        write_cohort([compact_codes(derived.cohort, study)], args.out, study)
         if args.flow:
             write_json(_flow_json(study, derived), args.flow, validate=False)
     print(f"cohort of {len(derived.cohort)} patients written to {args.out}")
