@@ -69,7 +69,7 @@ def compact_codes(frame: pd.DataFrame, study: Study) -> pd.DataFrame:
     and only whole codes within -128..127 stored as int8, the rest as they were.
 
     A coded column read as float64 takes 8 bytes a patient; as int8, one. The engine reads
-    every column as float64 when it computes (``tables._numeric``), and an int8 code
+    every column as float64 when it computes (``tables.numeric_values``), and an int8 code
     converts exactly, so the numbers are the same; a 10^7-row cohort is about 1 GB
     smaller in every job that reads it. Measurements stay float64: their values are
     recorded to several decimals (creatinine, CRP) and a float32 mean of 10^7 values

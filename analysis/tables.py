@@ -47,6 +47,8 @@ __all__ = [
     "build_summary_table",
     "build_table",
     "build_table_policies",
+    "group_index",
+    "numeric_values",
     "table_issues",
 ]
 
@@ -90,7 +92,7 @@ class Issue(NamedTuple):
     message: str
 
 
-def _group_index(
+def group_index(
     data: pd.DataFrame, group_var: Variable | None
 ) -> list[tuple[str, str, np.ndarray]]:
     """(key, label, row positions) for each group, in code order; one 'all' group if none."""
@@ -102,7 +104,7 @@ def _group_index(
     ]
 
 
-def _numeric(series: pd.Series) -> np.ndarray:
+def numeric_values(series: pd.Series) -> np.ndarray:
     """float64 whatever the column's dtype (float32, nullable or categorical codes), so
     the numbers do not depend on how the data were stored."""
     if series.dtype == np.float64 and isinstance(series.dtype, np.dtype):
@@ -202,7 +204,7 @@ def _continuous_row(
     # normality test and the test; :func:`build_table_policies`)
     memo = {} if memo is None else memo
     if "stats" not in memo:
-        x = _numeric(data[var.name])
+        x = numeric_values(data[var.name])
         present = [_present(x[idx]) for _, _, idx in groups]
         # The one sort of each group: quartiles, Lilliefors and ranks all read it.
         ordered = [np.sort(a) for a in present]
@@ -536,7 +538,7 @@ def table_issues(
             ((ref, ref_codes),) = var.only_if.items()
             subset = grouped & data[ref].isin(ref_codes).to_numpy()
         context = f"table {tid}, variable '{name}'"
-        missing = np.isnan(_numeric(data[name]))
+        missing = np.isnan(numeric_values(data[name]))
         if var.only_if or missing.any():
             per_group = np.bincount(codes[subset & ~missing],
                                     minlength=len(group_var.levels))  # fmt: skip
@@ -644,7 +646,7 @@ def _build_summary_tables(
     if group_var is not None:
         data = data.loc[data[group_var.name].notna()]
         _value_errors(data, group_var, f"table {tid}, grouping variable '{group_var.name}'")
-    groups = _group_index(data, group_var)
+    groups = group_index(data, group_var)
     policies = [_policy(study, v) for v in versions]
     overrides = table.get("overrides", {})
     tested = group_var is not None
@@ -659,7 +661,7 @@ def _build_summary_tables(
             # Rows where the variable does not apply are neither counted nor missing.
             ((ref, codes),) = var.only_if.items()
             var_data = data.loc[data[ref].isin(codes)]
-            var_groups = _group_index(var_data, group_var)
+            var_groups = group_index(var_data, group_var)
         _value_errors(var_data, var, context)
         memo: dict[Any, Any] = {}
         try:

@@ -32,7 +32,7 @@ from analysis.models import _design
 from analysis.multisite import pooling
 from analysis.study import Study
 from analysis.table_spec import is_categorical_row
-from analysis.tables import _group_index, _numeric, build_table
+from analysis.tables import build_table, group_index, numeric_values
 
 __all__ = [
     "BUNDLE_KIND",
@@ -82,8 +82,8 @@ def _row_values(data: pd.DataFrame, var, group_var) -> list[np.ndarray]:
     if var.only_if:
         ((ref, codes),) = var.only_if.items()
         data = data.loc[data[ref].isin(codes)]
-    x = _numeric(data[var.name])
-    return [x[idx][~np.isnan(x[idx])] for _, _, idx in _group_index(data, group_var)]
+    x = numeric_values(data[var.name])
+    return [x[idx][~np.isnan(x[idx])] for _, _, idx in group_index(data, group_var)]
 
 
 def _continuous(row: dict, values: list[np.ndarray], keys: list[str]) -> dict[str, Any]:
