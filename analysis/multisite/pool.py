@@ -99,13 +99,11 @@ def _continuous(name: str, per_site: list[tuple[str, dict]], keys: list[str]) ->
     if len(keys) > 1 and complete and all(s is not None for s in strata.values()):
         strata_list = list(strata.values())
         if max(len([n for n in s["n"] if n]) for s in strata_list) >= 2:
-            two = len([m for m in present]) == 2
-            rank = pooling.van_elteren(strata_list) if two else None
-            general = pooling.stratified_rank_test(strata_list)
-            tests["rank"] = {
-                "test": "van_elteren" if two else "stratified_kruskal_wallis",
-                **(rank if two else general),
-            }
+            if len(present) == 2:
+                tests["rank"] = {"test": "van_elteren", **pooling.van_elteren(strata_list)}
+            else:
+                test = pooling.stratified_rank_test(strata_list)
+                tests["rank"] = {"test": "stratified_kruskal_wallis", **test}
     elif len(keys) > 1:
         withheld = [s for s, v in strata.items() if v is None]
         if withheld:
