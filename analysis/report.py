@@ -9,6 +9,7 @@ sees table captions and variable labels, never the study file's ids.
 from __future__ import annotations
 
 import base64
+import os
 import platform
 import re
 from datetime import UTC, datetime
@@ -19,6 +20,7 @@ from typing import Any
 from analysis.atomic import atomic_path
 from analysis.derive_check import derivation_sources
 from analysis.disclosure import Profile, apply_to_flow, apply_to_result
+from analysis.errors import AnalysisError
 from analysis.fingerprint import code_sha256, file_sha256
 from analysis.method_labels import NORMALITY_LABELS, TEST_LABELS
 from analysis.render.grid import (
@@ -477,6 +479,22 @@ def _scorecard_summary(
     }
 
 
+def created_at() -> str:
+    """When the report was made, in UTC: ``SOURCE_DATE_EPOCH`` when set (the reproducible-
+    builds convention), so a reviewer's rebuild of the same inputs is byte-identical to
+    the report they were sent; otherwise now."""
+    raw = os.environ.get("SOURCE_DATE_EPOCH", "").strip()
+    if not raw:
+        return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    try:
+        moment = datetime.fromtimestamp(int(raw), UTC)
+    except (ValueError, OverflowError, OSError):
+        raise AnalysisError(
+            f"SOURCE_DATE_EPOCH: {raw!r} is not a whole number of seconds since 1970-01-01"
+        ) from None
+    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
 def provenance(study: Study, inputs: list[Path]) -> dict[str, Any]:
     """What the run was made with and from; each input hashed once (shown in the report too)."""
     versions = {}
@@ -486,7 +504,7 @@ def provenance(study: Study, inputs: list[Path]) -> dict[str, Any]:
         except metadata.PackageNotFoundError:
             versions[name] = None
     return {
-        "created": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "created": created_at(),
         "python": platform.python_version(),
         "platform": platform.platform(),
         "packages": versions,

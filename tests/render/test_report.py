@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from analysis.errors import AnalysisError
 from analysis.render.grid import to_grid
 from analysis.report import write_report
 from analysis.results import dumps
@@ -233,6 +234,28 @@ def test_same_inputs_same_bytes_but_the_time_of_the_run(tmp_path, study, results
     for a, b in zip(first, second, strict=True):
         assert len(CREATED.findall(a)) == 1
         assert CREATED.sub("T", a) == CREATED.sub("T", b)
+
+
+def test_source_date_epoch_fixes_the_time_so_a_rebuild_is_byte_identical(
+    tmp_path, study, results, monkeypatch
+):
+    # 1583020800 s after 1970-01-01 is 2020-03-01 00:00 UTC (date -u -d @1583020800).
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1583020800")
+    first = build(tmp_path, study, results, name="one")
+    second = build(tmp_path, study, results, name="two")
+    assert first == second
+    assert "Created 2020-03-01T00:00:00Z" in first[1]
+    provenance = json.loads((tmp_path / "one" / "provenance.json").read_text("utf-8"))
+    assert provenance["created"] == "2020-03-01T00:00:00Z"
+
+
+@pytest.mark.parametrize("value", ["yesterday", "1.5", "99999999999999999999"])
+def test_a_bad_source_date_epoch_is_one_line_naming_it(tmp_path, study, results, monkeypatch,
+                                                        value):  # fmt: skip
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    with pytest.raises(AnalysisError, match=r"^SOURCE_DATE_EPOCH: .* is not a whole number"):
+        build(tmp_path, study, results)
+    assert not (tmp_path / "out" / "report.html").exists()
 
 
 def test_disclosure_marks_and_withheld_tables_are_shown(tmp_path, study, results):
