@@ -29,10 +29,10 @@ from analysis.stats import regression
 from analysis.study import Study
 from analysis.tables import SCHEMA_VERSION, Issue
 
-__all__ = ["build_model", "model_issues"]
+__all__ = ["build_model", "design_columns", "model_issues"]
 
 
-def _design(
+def design_columns(
     data: pd.DataFrame, study: Study, predictors: list[Predictor]
 ) -> tuple[pd.DataFrame, dict[str, list[str]], dict[str, str]]:
     """Design columns, the columns of each predictor, and a label for every term.
@@ -223,7 +223,7 @@ def model_issues(cohort: pd.DataFrame, study: Study, model_id: str) -> list[Issu
                       f"model {model_id}: every one of {rows} with {outcome} recorded is an "
                       f"event ({outcome} = {spec['event']}): no comparison group, cannot be "
                       "fitted")]  # fmt: skip
-    X, groups, _ = _design(data, study, model_predictors(spec, study))
+    X, groups, _ = design_columns(data, study, model_predictors(spec, study))
     issues = []
     for fit, predictors in _fits(spec):
         issue = _fit_issue(model_id, fit, spec, y, X, groups, predictors)
@@ -263,7 +263,7 @@ def build_model(cohort: pd.DataFrame, study: Study, model_id: str) -> dict[str, 
     y = (outcome == spec["event"]).astype(float).where(outcome.notna()).to_numpy()
     predictors = model_predictors(spec, study)
     names = [p.variable for p in predictors]
-    X, groups, labels = _design(data, study, predictors)
+    X, groups, labels = design_columns(data, study, predictors)
     requested = spec.get("method", "logit_mle")
     if requested == "firth":
         firth, reason = True, "Firth's penalised likelihood, as the study file asks (method: firth)"

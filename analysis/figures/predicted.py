@@ -20,7 +20,7 @@ from analysis.derive import apply_where
 from analysis.errors import AnalysisError
 from analysis.figures.style import INK, MUTED, axis_label, level_colours, not_drawn
 from analysis.model_spec import model_predictors
-from analysis.models import _design
+from analysis.models import design_columns
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -58,7 +58,7 @@ def predicted_probability(spec: dict[str, Any], inputs: FigureInputs) -> dict[st
     data = apply_where(inputs.cohort, model.get("where"))
     outcome = data[model["outcome"]]
     y = (outcome == model["event"]).astype(float).where(outcome.notna())
-    design, groups, _ = _design(data, study, predictors)
+    design, groups, _ = design_columns(data, study, predictors)
     terms = [t for p in predictors for t in groups[p.variable]]
     complete = y.notna() & design[terms].notna().all(axis=1)
     X = design.loc[complete, terms].astype(float)

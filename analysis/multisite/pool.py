@@ -259,11 +259,6 @@ def _pool_table(bundles: list[dict], table: dict, study) -> dict:
     }
 
 
-def _ci(estimate: float, se: float) -> tuple[float, float]:
-    z = sps.norm.ppf(0.975)
-    return estimate - z * se, estimate + z * se
-
-
 def _meta(bundles: list[dict], model_id: str) -> dict:
     fits = {b["site"]: next(m for m in b["models"] if m["id"] == model_id) for b in bundles}
     usable = {s: f for s, f in fits.items() if not f.get("withheld")}
@@ -279,7 +274,7 @@ def _meta(bundles: list[dict], model_id: str) -> dict:
         var = [usable[s]["cov"][i][i] for s in names]
         sites = []
         for s, b, v in zip(names, est, var, strict=True):
-            low, high = _ci(b, math.sqrt(v))
+            low, high = pooling.wald_interval(b, math.sqrt(v))
             sites.append(
                 {
                     "site": s,
@@ -304,7 +299,7 @@ def _distributed(model_id: str, fit: dict, rounds: int, labels: dict) -> dict:
         )
     terms = []
     for term, b, se in zip(fit["terms"], fit["beta"], fit["bse"], strict=True):
-        low, high = _ci(b, se)
+        low, high = pooling.wald_interval(b, se)
         z = b / se
         terms.append(
             {

@@ -44,6 +44,7 @@ __all__ = [
     "stratified_rank_test",
     "student_t",
     "van_elteren",
+    "wald_interval",
     "welch_t",
 ]
 
@@ -514,13 +515,19 @@ def stratified_rank_test(strata: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 # ------------------------------------------------------------------ 4. meta-analysis
 
 
+def wald_interval(estimate: float, se: float) -> tuple[float, float]:
+    """The 95 % Wald interval on the scale of ``estimate`` (log odds ratios here)."""
+    return float(estimate - _Z975 * se), float(estimate + _Z975 * se)
+
+
 def _summary(estimate: float, se: float) -> dict[str, float]:
     z = estimate / se
+    low, high = wald_interval(estimate, se)
     return {
         "estimate": float(estimate),
         "se": float(se),
-        "ci_low": float(estimate - _Z975 * se),
-        "ci_high": float(estimate + _Z975 * se),
+        "ci_low": low,
+        "ci_high": high,
         "z": float(z),
         "pvalue": float(2.0 * sps.norm.sf(abs(z))),
     }

@@ -28,7 +28,7 @@ from analysis.derive import apply_where
 from analysis.disclosure import Profile, apply_to_result, model_withheld_reason
 from analysis.errors import AnalysisError, DataError
 from analysis.model_spec import model_predictors
-from analysis.models import _design
+from analysis.models import design_columns
 from analysis.multisite import pooling
 from analysis.study import Study
 from analysis.table_spec import is_categorical_row
@@ -171,7 +171,7 @@ def model_design(cohort: pd.DataFrame, study: Study, model_id: str) -> tuple:
     data = apply_where(cohort, spec.get("where"))
     outcome = data[spec["outcome"]]
     y = (outcome == spec["event"]).astype(float).where(outcome.notna())
-    X, _, labels = _design(data, study, model_predictors(spec, study))
+    X, _, labels = design_columns(data, study, model_predictors(spec, study))
     complete = y.notna() & X.notna().all(axis=1)
     terms = ["const", *X.columns]
     xm = np.column_stack([np.ones(int(complete.sum())), X.loc[complete].to_numpy(float)])

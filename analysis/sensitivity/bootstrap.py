@@ -41,7 +41,7 @@ from scipy.special import expit, ndtr, ndtri
 from analysis.derive import apply_where
 from analysis.errors import DataError
 from analysis.model_spec import model_predictors
-from analysis.models import _design, build_model
+from analysis.models import build_model, design_columns
 from analysis.stats import regression
 from analysis.study import Study
 
@@ -88,7 +88,7 @@ def model_frame(cohort: pd.DataFrame, study: Study, model_id: str) -> ModelFrame
     data = apply_where(cohort, spec.get("where"))
     outcome = data[spec["outcome"]]
     y = (outcome == spec["event"]).astype(float).where(outcome.notna())
-    design, groups, labels = _design(data, study, model_predictors(spec, study))
+    design, groups, labels = design_columns(data, study, model_predictors(spec, study))
     terms = [t for ts in groups.values() for t in ts]
     complete = y.notna() & design[terms].notna().all(axis=1)
     X = design.loc[complete, terms].astype(float)
