@@ -4,6 +4,7 @@ What pools exactly and what does not is the point of this module:
 
 * counts, percentages, means and SDs, Student's t and one-way ANOVA are exact: they are
   functions of each group's n, sum and sum of squared deviations, which the sites send;
+  so is the ANOVA adjusted for site (site as a block), the parametric within-site test;
 * a categorical row is tested stratified by site (Cochran-Mantel-Haenszel, with the
   Breslow-Day test of homogeneous odds ratios for a 2 x 2 row) beside the naive
   chi-square on the summed table, which ignores the sites;
@@ -73,6 +74,7 @@ def _continuous(name: str, per_site: list[tuple[str, dict]], keys: list[str]) ->
     pooled: dict[str, Any] = {}
     notes = []
     moments: dict[str, pooling.Moments | None] = {}
+    cells: dict[str, list[pooling.Moments]] = {site: [] for site in rows}
     for key in keys:
         parts = {site: (r["groups"].get(key) if r else None) for site, r in rows.items()}
         hidden = [s for s, p in parts.items() if p is None or p["n"] is None]
@@ -81,6 +83,12 @@ def _continuous(name: str, per_site: list[tuple[str, dict]], keys: list[str]) ->
             pooled[key] = None
             notes.append(f"group {key}: not pooled, withheld by {', '.join(hidden)}")
             continue
+        for site, p in parts.items():
+            cells[site].append(
+                pooling.Moments(p["n"], p["total"], p["ss"])
+                if p["n"]
+                else pooling.Moments(0, 0.0, 0.0)
+            )
         kept = [pooling.Moments(p["n"], p["total"], p["ss"]) for p in parts.values() if p["n"]]
         m = pooling.combine_moments(kept) if kept else pooling.Moments(0, 0.0, 0.0)
         moments[key] = m
@@ -95,6 +103,9 @@ def _continuous(name: str, per_site: list[tuple[str, dict]], keys: list[str]) ->
             tests["parametric"] = {"test": "student_t", **pooling.student_t(*present)}
         else:
             tests["parametric"] = {"test": "anova", **pooling.one_way_anova(present)}
+        adjusted = pooling.site_adjusted_anova(list(cells.values()))
+        if adjusted is not None:
+            tests["site_adjusted"] = {"test": "site_adjusted_anova", **adjusted}
     strata = {site: (r or {}).get("ranks") for site, r in rows.items()}
     if len(keys) > 1 and complete and all(s is not None for s in strata.values()):
         strata_list = list(strata.values())
@@ -112,7 +123,12 @@ def _continuous(name: str, per_site: list[tuple[str, dict]], keys: list[str]) ->
     rank_sites = [s for s, t in site_tests.items() if t in RANK_TESTS]
     primary = None
     if tests:
-        primary = "rank" if rank_sites and "rank" in tests else "parametric"
+        # Within-site comparisons first, as for categorical rows (CMH): the rank test where
+        # a site judged the row non-normal, else the site-adjusted ANOVA.
+        if rank_sites and "rank" in tests:
+            primary = "rank"
+        else:
+            primary = "site_adjusted" if "site_adjusted" in tests else "parametric"
         if primary not in tests:
             primary = next(iter(tests))
     reason = (

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -26,6 +27,7 @@ from scipy import stats as sps
 from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.oneway import anova_generic
+from statsmodels.tools.sm_exceptions import SingularMatrixWarning
 
 __all__ = [
     "Moments",
@@ -40,6 +42,7 @@ __all__ = [
     "newton_update",
     "one_way_anova",
     "rank_stratum",
+    "site_adjusted_anova",
     "site_contribution",
     "stratified_rank_test",
     "student_t",
@@ -175,6 +178,63 @@ def one_way_anova(groups: Sequence[Moments]) -> dict[str, Any]:
         "df_between": round(float(res.df_num)),
         "df_within": round(float(res.df_denom)),
         "pvalue": _float(res.pvalue),
+    }
+
+
+def _cell_fit_ssr(means: np.ndarray, weights: np.ndarray, design: np.ndarray) -> tuple[float, int]:
+    """Weighted residual SS of the cell means and the rank of the design."""
+    with warnings.catch_warnings():
+        # A group absent from every site but one can make the design rank-deficient;
+        # the pseudo-inverse fit is still the least-squares one, and the rank is counted.
+        warnings.simplefilter("ignore", SingularMatrixWarning)
+        fit = sm.WLS(means, design, weights=weights).fit()
+    return float(fit.ssr), int(np.linalg.matrix_rank(design))
+
+
+def site_adjusted_anova(cells: Sequence[Sequence[Moments | None]]) -> dict[str, Any] | None:
+    """The groups compared within sites: F test of group in the additive two-way ANOVA
+    ``value ~ site + group`` (site as a block, no interaction; Type II sum of squares),
+    from each site-by-group cell's n, sum and sum of squared deviations.
+
+    ``cells[s][g]`` are site s's moments of group g (None or n = 0: nobody). No library
+    fits a linear model from cell summaries, so it is built here from one fact: any model
+    that is constant within cells has residual SS = the within-cell SS plus the
+    n-weighted residual SS of the cell means about its fit, and that weighted fit is a
+    WLS on the cell means (statsmodels). The F and its dfs equal the ordinary least
+    squares ANOVA on the concatenated rows (checked against statsmodels' anova_lm).
+    None when the design leaves no group contrast within sites or no residual df.
+    """
+    site_idx, group_idx, means, weights = [], [], [], []
+    within, n_total = 0.0, 0
+    for s, line in enumerate(cells):
+        for g, m in enumerate(line):
+            if m is None or m.n == 0:
+                continue
+            site_idx.append(s)
+            group_idx.append(g)
+            means.append(m.total / m.n)
+            weights.append(float(m.n))
+            within += m.ss
+            n_total += m.n
+    if not means:
+        return None
+    n_sites, n_groups = len(cells), max(len(line) for line in cells)
+    site_cols = np.eye(n_sites)[site_idx]
+    group_cols = np.eye(n_groups)[group_idx][:, 1:]
+    y, w = np.asarray(means), np.asarray(weights)
+    ssr_site, rank_site = _cell_fit_ssr(y, w, site_cols)
+    ssr_both, rank_both = _cell_fit_ssr(y, w, np.hstack([site_cols, group_cols]))
+    df_group, df_resid = rank_both - rank_site, n_total - rank_both
+    residual = within + ssr_both
+    if df_group == 0 or df_resid <= 0 or residual <= 0:
+        return None
+    group_ss = max(ssr_site - ssr_both, 0.0)  # rounding can leave -1e-16
+    statistic = (group_ss / df_group) / (residual / df_resid)
+    return {
+        "statistic": _float(statistic),
+        "df_between": df_group,
+        "df_within": df_resid,
+        "pvalue": _float(sps.f.sf(statistic, df_group, df_resid)),
     }
 
 

@@ -21,6 +21,7 @@ __all__ = ["build_view", "write_pooled"]
 TEST_NAMES = {
     "student_t": "Student's t",
     "anova": "one-way ANOVA",
+    "site_adjusted_anova": "ANOVA adjusted for site",
     "van_elteren": "van Elteren",
     "stratified_kruskal_wallis": "stratified Kruskal-Wallis",
     "cmh": "Cochran-Mantel-Haenszel",
@@ -44,12 +45,14 @@ HOW_POOLED = (
     "judged the data normal, and its own test."
 )
 HOW_TESTED = (
-    "Site-stratified tests compare the groups within each site and combine the sites: van "
-    "Elteren (two groups) or its generalisation (more) for continuous rows, "
-    "Cochran-Mantel-Haenszel for categorical rows, with Breslow-Day for homogeneous odds "
-    "ratios in a 2 x 2 row. Tests with the sites ignored treat all patients as one dataset "
-    "and are exactly what the concatenated rows give (Student's t or one-way ANOVA; Pearson "
-    "chi-square); a difference in case-mix between sites can make them disagree."
+    "Site-stratified tests compare the groups within each site and combine the sites: for "
+    "continuous rows, the two-way ANOVA with site as a block (the F test of group given "
+    "site, no interaction) and van Elteren's rank test (two groups) or its generalisation "
+    "(more), the one read first named first; Cochran-Mantel-Haenszel for categorical rows, "
+    "with Breslow-Day for homogeneous odds ratios in a 2 x 2 row. Tests with the sites "
+    "ignored treat all patients as one dataset and are exactly what the concatenated rows "
+    "give (Student's t or one-way ANOVA; Pearson chi-square); a difference in case-mix "
+    "between sites can make them disagree."
 )
 #: The two test columns of a pooled table: tests within sites, and tests on the pooled
 #: numbers as one dataset (what the concatenated rows would give).
@@ -94,7 +97,10 @@ def _continuous_cells(row: dict, keys: list[str]) -> list[list[str]]:
     pooled = row["pooled"]
     first = [_mean_sd(pooled.get(k), d) for k in keys]
     tests = row["tests"]
-    stratified = _test_cell(tests.get("rank"))
+    within = ["rank", "site_adjusted"]
+    if row.get("primary") == "site_adjusted":
+        within.reverse()
+    stratified = "; ".join(filter(None, (_test_cell(tests.get(k)) for k in within)))
     ignored = _test_cell(tests.get("parametric"))
     lines = [[f"{row['label']}, mean ± SD", "Pooled", *first, stratified, ignored]]
     for site, s in row["sites"].items():

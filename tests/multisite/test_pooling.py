@@ -103,6 +103,84 @@ def test_one_way_anova_equals_scipy_on_the_concatenated_data(groups):
     assert (got["df_between"], got["df_within"]) == (2, sum(g.size for g in groups) - 3)
 
 
+def test_site_adjusted_anova_by_hand():
+    # Site A: group 0 {1, 3}, group 1 {5, 7}; site B: {11, 13}, {15, 17}. The cell means
+    # (2, 6; 12, 16) are exactly additive, so the residual SS is the within-cell SS,
+    # 4 x 2 = 8 on 8 - 3 = 5 df. Site alone fits the site means 4 and 14, leaving
+    # 8 + 2 x (4 + 4 + 4 + 4) = 40: the group SS is 40 - 8 = 32 on 1 df, F = 32 / (8 / 5).
+    cells = [
+        [pooling.moments([1, 3]), pooling.moments([5, 7])],
+        [pooling.moments([11, 13]), pooling.moments([15, 17])],
+    ]
+    got = pooling.site_adjusted_anova(cells)
+    assert got["statistic"] == pytest.approx(20.0, rel=REL)
+    assert (got["df_between"], got["df_within"]) == (1, 5)
+    assert got["pvalue"] == pytest.approx(stats.f.sf(20.0, 1, 5), rel=1e-12)
+
+
+def _ols_group_f(sites: list[list[np.ndarray]]) -> tuple[float, float, float, float]:
+    """F, p and dfs of group in OLS value ~ C(site) + C(group), Type II, on the rows."""
+    import pandas as pd
+    from statsmodels.formula.api import ols
+    from statsmodels.stats.anova import anova_lm
+
+    rows = [(s, g, v) for s, line in enumerate(sites) for g, vals in enumerate(line) for v in vals]
+    frame = pd.DataFrame(rows, columns=["site", "group", "value"])
+    table = anova_lm(ols("value ~ C(site) + C(group)", frame).fit(), typ=2)
+    line = table.loc["C(group)"]
+    return line["F"], line["PR(>F)"], line["df"], table.loc["Residual", "df"]
+
+
+@pytest.mark.parametrize("n_groups", [2, 3])
+def test_site_adjusted_anova_equals_statsmodels_on_the_concatenated_rows(n_groups):
+    # Unbalanced cells, sites with different levels and group effects that differ a
+    # little by site, and a large mean (stability of the moments).
+    rng = np.random.default_rng(7 + n_groups)
+    sizes = [(31, 12, 20), (55, 70, 9), (8, 14, 40)]
+    sites = [
+        [
+            rng.normal(1e4 + 5.0 * s + 1.5 * g + 0.3 * s * g, 2.0 + g, sizes[s][g])
+            for g in range(n_groups)
+        ]
+        for s in range(3)
+    ]
+    got = pooling.site_adjusted_anova([[pooling.moments(v) for v in line] for line in sites])
+    f, p, df_group, df_resid = _ols_group_f(sites)
+    assert got["statistic"] == pytest.approx(f, rel=1e-8)
+    assert got["pvalue"] == pytest.approx(p, rel=1e-7)
+    assert (got["df_between"], got["df_within"]) == (df_group, df_resid)
+
+
+def test_site_adjusted_anova_with_a_group_absent_at_one_site():
+    rng = np.random.default_rng(11)
+    sites = [
+        [rng.normal(0, 1, 25), rng.normal(1, 1, 30), rng.normal(2, 1, 18)],
+        [rng.normal(3, 1, 40), rng.normal(4, 1, 22), np.array([])],
+        [rng.normal(1, 1, 15), rng.normal(2, 1, 35), rng.normal(3, 1, 28)],
+    ]
+    got = pooling.site_adjusted_anova([[pooling.moments(v) for v in line] for line in sites])
+    f, p, df_group, df_resid = _ols_group_f(sites)
+    assert got["statistic"] == pytest.approx(f, rel=1e-8)
+    assert got["pvalue"] == pytest.approx(p, rel=1e-7)
+    assert (got["df_between"], got["df_within"]) == (df_group, df_resid)
+
+
+def test_site_adjusted_anova_of_one_site_is_the_one_way_anova(groups):
+    got = pooling.site_adjusted_anova([[pooling.moments(g) for g in groups]])
+    ref = stats.f_oneway(*groups)
+    assert got["statistic"] == pytest.approx(ref.statistic, rel=1e-8)
+    assert got["pvalue"] == pytest.approx(ref.pvalue, rel=1e-7)
+
+
+def test_site_adjusted_anova_needs_both_groups_within_some_site():
+    # Each site saw one group only: group and site are confounded, nothing to test.
+    cells = [
+        [pooling.moments([1.0, 2.0, 4.0]), None],
+        [pooling.Moments(0, 0.0, 0.0), pooling.moments([5.0, 6.5, 7.0])],
+    ]
+    assert pooling.site_adjusted_anova(cells) is None
+
+
 # ------------------------------------------------------------------ 2. categorical rows
 
 # R's ?mantelhaen.test "Rabbits": penicillin level (5 strata) x delay x response,

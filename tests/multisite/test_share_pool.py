@@ -120,7 +120,10 @@ def run(tmp_path_factory):
 @pytest.fixture(scope="module")
 def concatenated(run, study) -> pd.DataFrame:
     """The analysis the sites cannot run: every patient of every site in one frame."""
-    frames = [derive_cohort(load_input(str(p), study), study)[0] for p in run["data"].values()]
+    frames = [
+        derive_cohort(load_input(str(p), study), study)[0].assign(site_of_test=site)
+        for site, p in run["data"].items()
+    ]
     return pd.concat(frames, ignore_index=True)
 
 
@@ -165,6 +168,37 @@ def test_means_sds_t_and_anova_equal_the_concatenated_analysis(run, concatenated
             expected = stats.f_oneway(*groups)
         assert test["statistic"] == pytest.approx(expected.statistic, rel=1e-10)
         assert test["pvalue"] == pytest.approx(expected.pvalue, rel=1e-8, abs=1e-300)
+        checked += 1
+    assert checked >= 3  # the test compared something
+
+
+@pytest.mark.parametrize("table_id", ["table1", "table2", "table3"])
+def test_site_adjusted_anova_equals_ols_with_site_on_the_concatenated_rows(
+    run, concatenated, study, table_id
+):
+    from statsmodels.formula.api import ols
+    from statsmodels.stats.anova import anova_lm
+
+    spec = study.table(table_id)
+    group = study.variables[spec["group_by"]].name
+    checked = 0
+    for row in _table(run["pooled"], table_id)["rows"]:
+        test = row["tests"].get("site_adjusted") if row["kind"] == "continuous" else None
+        if test is None:
+            continue
+        var = study.variables[row["variable"]]
+        data = apply_where(concatenated, spec.get("where"))
+        if var.only_if:
+            ((ref, codes),) = var.only_if.items()
+            data = data.loc[data[ref].isin(codes)]
+        data = data[[var.name, group, "site_of_test"]].dropna()
+        fit = ols(f"{var.name} ~ C(site_of_test) + C({group})", data).fit()
+        table = anova_lm(fit, typ=2)
+        assert test["statistic"] == pytest.approx(table.loc[f"C({group})", "F"], rel=1e-8)
+        assert test["pvalue"] == pytest.approx(
+            table.loc[f"C({group})", "PR(>F)"], rel=1e-6, abs=1e-300
+        )
+        assert test["df_within"] == table.loc["Residual", "df"]
         checked += 1
     assert checked >= 3  # the test compared something
 
