@@ -115,9 +115,9 @@ def _why_not_drawn(result: dict[str, Any]) -> str | None:
 
 def _refit(y: np.ndarray, X: pd.DataFrame) -> Any:
     """Maximum-likelihood logistic fit (statsmodels), quietly."""
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit
 
-    return sm.Logit(y, X).fit(disp=0, method="newton", maxiter=100, tol=1e-12)
+    return Logit(y, X).fit(disp=0, method="newton", maxiter=100, tol=1e-12)
 
 
 def draw_predicted_probability(

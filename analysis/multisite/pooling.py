@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import statsmodels.api as sm
 from scipy import stats as sps
+from statsmodels.discrete.discrete_model import Logit
+from statsmodels.regression.linear_model import WLS
 from statsmodels.stats.contingency_tables import StratifiedTable
 from statsmodels.stats.meta_analysis import combine_effects
 from statsmodels.stats.oneway import anova_generic
@@ -187,7 +188,7 @@ def _cell_fit_ssr(means: np.ndarray, weights: np.ndarray, design: np.ndarray) ->
         # A group absent from every site but one can make the design rank-deficient;
         # the pseudo-inverse fit is still the least-squares one, and the rank is counted.
         warnings.simplefilter("ignore", SingularMatrixWarning)
-        fit = sm.WLS(means, design, weights=weights).fit()
+        fit = WLS(means, design, weights=weights).fit()
     return float(fit.ssr), int(np.linalg.matrix_rank(design))
 
 
@@ -698,7 +699,7 @@ def site_contribution(X: np.ndarray, y: np.ndarray, beta: np.ndarray) -> ScoreCo
     X = np.asarray(X, dtype=float)
     y = np.asarray(y, dtype=float)
     beta = np.asarray(beta, dtype=float)
-    model = sm.Logit(y, X)
+    model = Logit(y, X)
     info = -np.asarray(model.hessian(beta))
     return ScoreContribution(
         n=int(y.size),

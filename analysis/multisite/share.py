@@ -181,7 +181,7 @@ def model_design(cohort: pd.DataFrame, study: Study, model_id: str) -> tuple:
 def _model(cohort: pd.DataFrame, study: Study, model_id: str, profile: Profile) -> dict:
     """The site's maximum-likelihood fit: estimates and covariance (inverse information at
     the estimates), or the reason it is withheld."""
-    import statsmodels.api as sm
+    from statsmodels.discrete.discrete_model import Logit
 
     xm, y, terms, labels = model_design(cohort, study, model_id)
     events = int(y.sum())
@@ -191,7 +191,7 @@ def _model(cohort: pd.DataFrame, study: Study, model_id: str, profile: Profile) 
     if reason is not None:
         return out | {"n": None, "events": None, "nonevents": None, "withheld": reason}
     try:
-        res = sm.Logit(y, xm).fit(method="newton", tol=1e-12, maxiter=100, disp=False)
+        res = Logit(y, xm).fit(method="newton", tol=1e-12, maxiter=100, disp=False)
     except (np.linalg.LinAlgError, ValueError) as exc:
         raise DataError(f"model {model_id}: the site's fit failed ({exc})") from exc
     converged = bool(res.mle_retvals.get("converged", False))

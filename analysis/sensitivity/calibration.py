@@ -31,9 +31,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
 from scipy.special import expit, logit
+from statsmodels.discrete.discrete_model import Logit
 from statsmodels.nonparametric.smoothers_lowess import lowess
 
 from analysis.errors import DataError
@@ -140,7 +140,7 @@ def fitted_probabilities(cohort: pd.DataFrame, study: Study, model_id: str) -> d
             f"(the model was fitted by {model.get('method')}, separation: "
             f"{model.get('separation')}, converged: {model.get('converged')})"
         )
-    res = sm.Logit(frame.y, frame.X).fit(method="newton", tol=1e-10, maxiter=50, disp=False)
+    res = Logit(frame.y, frame.X).fit(method="newton", tol=1e-10, maxiter=50, disp=False)
     for term in model["terms"]:
         if abs(res.params[term["term"]] - term["estimate"]) > MATCH_TOL:
             raise DataError(f"model {model_id}: refit differs from the model at {term['term']}")

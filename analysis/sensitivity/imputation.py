@@ -27,8 +27,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import statsmodels.api as sm
 from scipy import stats
+from statsmodels.discrete.discrete_model import Logit
 from statsmodels.formula._manager import FormulaManager
 from statsmodels.imputation.mice import MICEData
 
@@ -245,7 +245,7 @@ def _imputer(frame: pd.DataFrame, study: Study, k_pmm: int, seed: int) -> MICEDa
 
 
 def _fit(y: np.ndarray, X: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    res = sm.Logit(y, X.to_numpy(float)).fit(method="newton", tol=1e-10, maxiter=50, disp=False)
+    res = Logit(y, X.to_numpy(float)).fit(method="newton", tol=1e-10, maxiter=50, disp=False)
     return np.asarray(res.params), np.asarray(np.diag(res.cov_params()))
 
 

@@ -31,10 +31,12 @@ from typing import Literal
 import numpy as np
 import pandas as pd
 import scipy.linalg
-import statsmodels.api as sm
 from firthmodels import FirthLogisticRegression, detect_separation
 from scipy import stats
 from scipy.special import expit, xlogy
+from statsmodels.discrete.discrete_model import Logit
+from statsmodels.genmod import families
+from statsmodels.genmod.generalized_linear_model import GLM
 from statsmodels.tools.sm_exceptions import ConvergenceWarning
 
 from .descriptive import _as_float_1d, _f
@@ -359,10 +361,10 @@ def _ml_loglik(yv: np.ndarray, xm: np.ndarray) -> tuple[float, bool]:
         warnings.simplefilter("ignore")
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             try:
-                res = sm.Logit(yv, xm).fit(method="newton", tol=1e-10, maxiter=50, disp=False)
+                res = Logit(yv, xm).fit(method="newton", tol=1e-10, maxiter=50, disp=False)
                 converged = bool(res.mle_retvals.get("converged", False))
             except np.linalg.LinAlgError:
-                res = sm.GLM(yv, xm, family=sm.families.Binomial()).fit(
+                res = GLM(yv, xm, family=families.Binomial()).fit(
                     method="IRLS", tol=1e-10, maxiter=50
                 )
                 converged = False
@@ -386,7 +388,7 @@ def _constrained_loglik(yv: np.ndarray, xm: np.ndarray, j: int, value: float) ->
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
-            res = sm.GLM(yv, rest, family=sm.families.Binomial(), offset=value * xm[:, j]).fit(
+            res = GLM(yv, rest, family=families.Binomial(), offset=value * xm[:, j]).fit(
                 tol=1e-13, maxiter=200
             )
     return float(res.llf)
@@ -632,14 +634,14 @@ def logistic_regression(
         warnings.simplefilter("always")
         with np.errstate(over="ignore", divide="ignore", invalid="ignore"):
             try:
-                res = sm.Logit(yv, xm).fit(method="newton", tol=1e-10, maxiter=50, disp=False)
+                res = Logit(yv, xm).fit(method="newton", tol=1e-10, maxiter=50, disp=False)
                 converged = bool(res.mle_retvals.get("converged", False))
                 iterations = int(res.mle_retvals.get("iterations", -1))
             except np.linalg.LinAlgError:
                 # Newton's information matrix became singular (typically separation):
                 # the same likelihood by IRLS, whose weighted least squares use a
                 # pseudo-inverse; the estimates are then reported as not interpretable.
-                res = sm.GLM(yv, xm, family=sm.families.Binomial()).fit(
+                res = GLM(yv, xm, family=families.Binomial()).fit(
                     method="IRLS", tol=1e-10, maxiter=50
                 )
                 converged = False
