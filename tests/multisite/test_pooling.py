@@ -118,6 +118,21 @@ def test_site_adjusted_anova_by_hand():
     assert got["pvalue"] == pytest.approx(stats.f.sf(20.0, 1, 5), rel=1e-12)
 
 
+def test_site_adjusted_anova_equals_r():
+    # R 4.2.2: y, site and group as below, then
+    #   anova(lm(y ~ site + group))   # group last: its sequential SS is the Type II one
+    # group: Df 2, F 22.281944659011, Pr(>F) 4.15099044338479e-06; Residuals Df 23.
+    sites = [
+        [[5.1, 6.3, 4.8, 7.2], [8.0, 7.7, 9.1], [6.6, 5.9]],
+        [[9.4, 10.2, 8.8], [11.5, 12.1, 10.9, 13.0], [12.2, 11.8]],
+        [[3.3, 4.1, 2.9, 3.8, 4.4], [5.6, 6.2], [5.0, 4.7, 5.5]],
+    ]
+    got = pooling.site_adjusted_anova([[pooling.moments(v) for v in line] for line in sites])
+    assert got["statistic"] == pytest.approx(22.281944659011, rel=1e-10)
+    assert got["pvalue"] == pytest.approx(4.15099044338479e-06, rel=1e-9)
+    assert (got["df_between"], got["df_within"]) == (2, 23)
+
+
 def _ols_group_f(sites: list[list[np.ndarray]]) -> tuple[float, float, float, float]:
     """F, p and dfs of group in OLS value ~ C(site) + C(group), Type II, on the rows."""
     import pandas as pd
