@@ -118,8 +118,10 @@ def _value(x: float | None, decimals: int) -> float | None:
 
 
 def _withheld(s: dict[str, Any], *keys: str) -> bool:
+    """Whether disclosure control hid any of ``keys``; a count it only rounded (the
+    OpenSAFELY profile) is shown, rounded."""
     marks = s.get("disclosure") or {}
-    return any(k in marks for k in keys)
+    return any(marks.get(k) not in (None, "rounded") for k in keys)
 
 
 def _continuous_cell(s: dict[str, Any], summary: str, d: int, style: NumberStyle) -> Cell:

@@ -149,3 +149,31 @@ def test_scorecard_under_a_profile_shows_no_small_count(results, study):
     assert all(e["ours"] is None for e in small), [e for e in small if e["ours"] is not None]
     assert all(e["withheld"] for e in small) and not any(e["withheld"] for e in card["misses"])
     assert card["headline"].endswith(f"{card['n_withheld']} withheld under disclosure control")
+
+
+@pytest.mark.parametrize("table_id", ["table1", "table2"])
+def test_opensafely_shows_rounded_counts_and_hides_only_small_ones(results, table_id):
+    # The OpenSAFELY rule by hand: a count of 1 to 7 is redacted, the rest are shown
+    # rounded to the nearest 5 (c / 5 never ends in .5, so round() is unambiguous); a
+    # zero discloses nobody and stays 0.
+    table = results[table_id]
+    open_grid = to_grid(table)
+    grid = to_grid(apply_to_result(table, load_profile("opensafely")))
+    shown = redacted = 0
+    for open_row, row in zip(open_grid.rows, grid.rows, strict=True):
+        for open_cell, cell in zip(open_row[1:], row[1:], strict=True):
+            count = re.match(r"^(\d+) \(", str(open_cell))
+            if count is None:
+                continue
+            c = int(count.group(1))
+            if 1 <= c <= 7:
+                assert str(cell) == SUPPRESSED, (open_cell, cell)
+                redacted += 1
+            elif str(cell) != SUPPRESSED:  # complementary suppression may hide a few more
+                assert str(cell).startswith(f"{5 * round(c / 5)} ("), (open_cell, cell)
+                shown += 1
+    assert shown >= 5 and redacted >= 1  # counts are shown, rounded; small ones are not
+    for open_head, head in zip(open_grid.header[1:], grid.header[1:], strict=True):
+        n = re.search(r"\(n = (\d+)\)", open_head)
+        if n and int(n.group(1)) > 7:
+            assert f"(n = {5 * round(int(n.group(1)) / 5)})" in head, (open_head, head)
