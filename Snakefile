@@ -23,9 +23,14 @@ include: "rules/multisite.smk"
 
 
 # A report made from other inputs goes before any job runs: a failed or killed run
-# then leaves no report that could pass for one of the current inputs.
+# then leaves no report that could pass for one of the current inputs. A run of the
+# multi-site study alone (every job planned is a multisite_* rule) leaves it be.
 onstart:
-    remove_stale_report(Path("reports"), FINGERPRINT)
+    if any(
+        not job.rule.name.startswith("multisite")
+        for job in workflow.dag.needrun_jobs()
+    ):
+        remove_stale_report(Path("reports"), FINGERPRINT, Path("results"))
 
 
 rule all:

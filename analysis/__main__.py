@@ -61,6 +61,18 @@ def _optional_positive(text: str) -> int | None:
     return _positive(text) if text.strip() else None
 
 
+def _optional_choice(*names: str):
+    """One of ``names``, with "" meaning not given (make passes its empty variables on);
+    argparse's own ``choices`` would list that "" among the choices in its error."""
+
+    def parse(text: str) -> str:
+        if text and text not in names:
+            raise argparse.ArgumentTypeError(f"{text!r}: choose one of {', '.join(names)}")
+        return text
+
+    return parse
+
+
 def _add_listing_cap(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--listing-max-rows",
@@ -727,6 +739,8 @@ def cmd_share(args: argparse.Namespace) -> int:
 
     if not args.data:
         raise AnalysisError("share: give the site's data file (make share DATA=... SITE=...)")
+    if not args.site:
+        raise AnalysisError("share: give the site's name (make share DATA=... SITE=...)")
     check_site_name(args.site)
     args.mapping = args.mapping or None  # make passes an unset MAPPING as ""
     summary = args.summary or str(Path(args.out).with_suffix(".md"))
@@ -768,6 +782,18 @@ def cmd_share_round(args: argparse.Namespace) -> int:
     return 0
 
 
+def _in_round_order(path: str, round_doc: dict, bundles: list[dict]) -> list[dict]:
+    """The bundles in the order the round lists its sites (the order they are given in
+    on the command line, or a shell glob's, does not matter); other sites are refused."""
+    by_site = {b["site"]: b for b in bundles}
+    if sorted(by_site) != sorted(round_doc["sites"]):
+        raise AnalysisError(
+            f"{path}: a round of sites {', '.join(round_doc['sites'])}, but the bundles "
+            f"given are of {', '.join(by_site)}"
+        )
+    return [by_site[site] for site in round_doc["sites"]]
+
+
 def cmd_pool_round(args: argparse.Namespace) -> int:
     from analysis.fingerprint import file_sha256
     from analysis.multisite import rounds
@@ -786,8 +812,7 @@ def cmd_pool_round(args: argparse.Namespace) -> int:
         doc = rounds.start(bundles, [m["id"] for m in study.models])
     else:
         current = _read_sealed(args.previous, "multisite-round")
-        if current["sites"] != [b["site"] for b in bundles]:
-            raise AnalysisError(f"{args.previous}: a round of other sites than these bundles'")
+        bundles = _in_round_order(args.previous, current, bundles)
         parts: dict[str, dict] = {}
         for path in args.contributions:
             part = _read_sealed(path, "multisite-contribution")
@@ -815,8 +840,8 @@ def cmd_pool(args: argparse.Namespace) -> int:
     profile = _disclosure(args)
     bundles = read_bundles(args.bundles, study, file_sha256(args.study), profile.threshold)
     final = _read_sealed(args.rounds, "multisite-round") if args.rounds else None
-    if final is not None and final["sites"] != [b["site"] for b in bundles]:
-        raise AnalysisError(f"{args.rounds}: the rounds of other sites than these bundles'")
+    if final is not None:
+        bundles = _in_round_order(args.rounds, final, bundles)
     for path in write_pooled(pool_study(bundles, study, final), out_dir):
         print(f"wrote {path}")
     return 0
@@ -1072,13 +1097,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--disclosure",
         default=None,
-        choices=["", "threshold", "opensafely"],
+        type=_optional_choice("threshold", "opensafely"),
         help="disclosure-control profile for every output (default: config's, off)",
     )
     p.add_argument(
         "--number-style",
         default=None,
-        choices=["", "paper", "ama", "lancet"],
+        type=_optional_choice("paper", "ama", "lancet"),
         help="journal number style for every output (default: config's, else the study's)",
     )
     p.add_argument(

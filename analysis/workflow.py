@@ -5,7 +5,9 @@ Why a wrapper at all, when Snakemake is the workflow engine:
 * The data and mapping paths reach Snakemake as a YAML config file written here,
   never as shell text or ``--config key=value`` (which Snakemake parses as YAML,
   so a path such as ``1.csv`` or ``a: b.csv`` would change type).
-* A missing input file is a one-line error before any work is done.
+* A missing input file is a one-line error before any work is done, and the report
+  of whatever ran before goes with it: it cannot be the report of a file that does
+  not exist, and should not be opened as if it were.
 * A run killed hard leaves Snakemake's lock behind, and the next run refuses to
   start. This wrapper holds an OS file lock for as long as it runs (the kernel
   releases it when the process dies, however it dies), so when it can take that
@@ -98,12 +100,20 @@ def run_workflow(
         overrides["disclosure"] = disclosure
     if number_style:
         overrides["number_style"] = number_style
-    if data:
-        if data != "synthetic":
+    dry_run = any(a in ("-n", "--dry-run", "--dryrun") for a in extra or [])
+    try:
+        if data and data != "synthetic":
             _check_file("DATA", data)
+        if mapping:
+            _check_file("MAPPING", mapping)
+    except AnalysisError:
+        if not dry_run:
+            for path in remove_report(Path("reports")):
+                print(f"note: removed {path}: made from other inputs", file=sys.stderr)
+        raise
+    if data:
         overrides["data"] = data
     if mapping:
-        _check_file("MAPPING", mapping)
         overrides["mapping"] = mapping
     snakemake = [sys.executable, "-m", "snakemake"]
     STATE.mkdir(exist_ok=True)
@@ -150,6 +160,17 @@ def step_errors(logs: Path, since: float) -> list[tuple[Path, str]]:
     return found
 
 
+#: What the single-site steps write under results/ (not share/ or multisite/, whose
+#: runs are their own).
+RESULT_ENTRIES = (
+    "synthetic",
+    "validation.json",
+    "cohort.parquet",
+    "flow.json",
+    "tables",
+    "sensitivity",
+    "scorecard.json",
+)
 #: The assembled report: rebuilt by every run whose inputs, code or settings differ.
 REPORT_FILES = ("report.html", "report.md", "provenance.json")
 #: Rendered tables and figures, the combined manuscript files and the scorecard: rebuilt
@@ -193,29 +214,12 @@ def report_is_current(provenance: Path, fingerprint: dict) -> bool:
     )
 
 
-def remove_stale_report(reports: Path, fingerprint: dict) -> list[Path]:
-    """Delete a report made from other inputs before a run that will replace it.
-
-    Called when a run starts, after Snakemake has planned its jobs: if the run then
-    fails or is killed, no report is left that could be mistaken for one of the
-    current inputs. The rendered tables and figures go too only when the report names
-    other input files or code, because then every step reruns and rewrites them; after
-    a change of settings alone, some of them are up to date and the plan relies on them.
-    """
+def _remove(folder: Path, names: tuple[str, ...]) -> list[Path]:
     import shutil
 
-    recorded = _recorded(reports / "provenance.json")
-    if recorded is None:
-        names: tuple[str, ...] = REPORT_FILES  # no complete report: nothing to compare
-    elif not _same_inputs_and_code(recorded, fingerprint):
-        names = REPORT_FILES + REPORT_FOLDERS
-    elif recorded.get("settings_sha256") != fingerprint["settings"]:
-        names = REPORT_FILES
-    else:
-        return []
     removed = []
     for name in names:
-        path = reports / name
+        path = folder / name
         if path.is_dir():
             shutil.rmtree(path)
         elif path.exists():
@@ -224,3 +228,33 @@ def remove_stale_report(reports: Path, fingerprint: dict) -> list[Path]:
             continue
         removed.append(path)
     return removed
+
+
+def remove_report(reports: Path) -> list[Path]:
+    """Delete the single-site report and all that was rendered with it, whatever made it
+    (never ``reports/multisite``). For a run refused before it starts, because a file
+    it names does not exist: an older report must not pass for that file's."""
+    return _remove(reports, REPORT_FILES + REPORT_FOLDERS)
+
+
+def remove_stale_report(
+    reports: Path, fingerprint: dict, results: Path | None = None
+) -> list[Path]:
+    """Delete a report made from other inputs before a run that will replace it.
+
+    Called when a run starts, after Snakemake has planned its jobs: if the run then
+    fails or is killed, no report is left that could be mistaken for one of the
+    current inputs. The rendered tables and figures, and the single-site ``results``,
+    go too only when the report names other input files or code, because then every
+    step reruns and rewrites them (each rule carries those checksums as params); after
+    a change of settings alone, some of them are up to date and the plan relies on them.
+    """
+    recorded = _recorded(reports / "provenance.json")
+    if recorded is None:
+        return _remove(reports, REPORT_FILES)  # no complete report: nothing to compare
+    if not _same_inputs_and_code(recorded, fingerprint):
+        removed = _remove(reports, REPORT_FILES + REPORT_FOLDERS)
+        return removed + (_remove(results, RESULT_ENTRIES) if results else [])
+    if recorded.get("settings_sha256") != fingerprint["settings"]:
+        return _remove(reports, REPORT_FILES)
+    return []

@@ -117,6 +117,13 @@ def verify_sealed(path: Path, kind: str) -> dict[str, Any]:
 
 def _read_one(path: Path) -> dict[str, Any]:
     bundle = _load(path, "bundle")
+    kind = bundle.get("kind") if isinstance(bundle, dict) else None
+    if kind in ("multisite-round", "multisite-contribution"):
+        # `pool *.json` in a folder that also holds the rounds: say so, not a schema error
+        raise AnalysisError(
+            f"{path}: a {kind.split('-')[1]} file of the distributed fit, not a bundle; "
+            "keep bundles and rounds in separate folders"
+        )
     _check_seal(path, bundle, "bundle")  # first: an edit is named as one, not as its symptom
     err = first_error(load_schema("bundle.schema.json"), bundle)
     if err is not None:

@@ -311,7 +311,8 @@ def _distributed(model_id: str, fit: dict, rounds: int, labels: dict) -> dict:
         last = f"{fit['max_step']:.3g}" if fit.get("max_step") is not None else "none taken"
         raise AnalysisError(
             f"model {model_id}: the distributed fit did not converge in {rounds} round(s) "
-            f"(last step {last}); raise multisite.rounds in the configuration"
+            f"(last step {last}); run more rounds (multisite.rounds in the configuration, "
+            "or more pool-round and share-round steps by hand)"
         )
     terms = []
     for term, b, se in zip(fit["terms"], fit["beta"], fit["bse"], strict=True):

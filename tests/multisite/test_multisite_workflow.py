@@ -23,12 +23,29 @@ def _snakemake(work, *args: str) -> subprocess.CompletedProcess:
     )
 
 
+#: A single-site report made with other settings and inputs than the configuration's
+#: (as after `make report DISCLOSURE=opensafely`): the multi-site run must leave it be.
+OTHER_REPORT = {
+    "report.html": "<p>a single-site report</p>",
+    "provenance.json": json.dumps({"inputs": [], "code_sha256": "other"}),
+    "tables/table1.md": "| a table |",
+}
+
+
 @pytest.fixture(scope="module")
 def multisite_run(workflow_files, tmp_path_factory):
     work = workflow_copy(workflow_files, tmp_path_factory.mktemp("multisite_workflow"))
+    for name, text in OTHER_REPORT.items():
+        (work / "reports" / name).parent.mkdir(parents=True, exist_ok=True)
+        (work / "reports" / name).write_text(text, encoding="utf-8")
     out = _snakemake(work, "multisite")
     assert out.returncode == 0, out.stderr[-3000:]
     return work
+
+
+def test_the_single_site_report_is_left_as_it_was(multisite_run):
+    for name, text in OTHER_REPORT.items():
+        assert (multisite_run / "reports" / name).read_text(encoding="utf-8") == text
 
 
 def test_the_three_sites_are_pooled_into_a_report(multisite_run):

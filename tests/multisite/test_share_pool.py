@@ -521,3 +521,30 @@ def test_a_stale_contribution_is_refused(run, tmp_path, capsys):
         tmp_path / "next.json",
     )
     assert "part.json" in err and "round 0" in err
+
+
+def test_bundles_in_another_order_pool_the_same(run, tmp_path):
+    """`pool` after the rounds takes the bundles in any order (a shell glob's, say)."""
+    reordered = list(reversed(list(run["bundles"].values())))
+    out = tmp_path / "pooled"
+    args = ("pool", *reordered, "--study", STUDY, "--rounds", run["final_round"], "--out", out)
+    assert cli(*args) == 0
+    assert (out / "pooled.json").read_bytes() == (run["out"] / "pooled.json").read_bytes()
+
+
+def test_a_round_of_other_sites_names_both(run, capsys):
+    two = list(run["bundles"].values())[:2]
+    err = _fails(
+        capsys, "pool", *two, "--study", STUDY, "--rounds", run["final_round"],
+        "--out", run["base"] / "never",
+    )  # fmt: skip
+    assert "a round of sites site_a, site_b, site_c, but the bundles given are of" in err
+    assert not (run["base"] / "never").exists()
+
+
+def test_a_round_file_among_the_bundles_is_named_as_one(run, capsys):
+    err = _fails(
+        capsys, "pool", *run["bundles"].values(), run["final_round"], "--study", STUDY,
+        "--out", run["base"] / "never",
+    )  # fmt: skip
+    assert "a round file of the distributed fit, not a bundle" in err

@@ -149,6 +149,9 @@ def test_failed_run_on_new_data_leaves_no_report(site):
     assert out.returncode != 0
     for name in ("report.html", "report.md", "provenance.json", "tables", "figures"):
         assert not (site / "reports" / name).exists(), name
+    # nor the previous data's results (the failed validation wrote no cohort after it)
+    for name in ("cohort.parquet", "flow.json", "tables", "sensitivity", "scorecard.json"):
+        assert not (site / "results" / name).exists(), name
 
 
 @pytest.mark.parametrize("option", ["data", "mapping"])
@@ -163,6 +166,37 @@ def test_missing_input_is_one_line_and_no_work(site, option):
     assert lines[-1] == f"error: {option}: data_raw/typo.sav: file not found"
     assert "Traceback" not in out.stderr
     assert sorted(p.name for p in (site / "logs").iterdir()) == before
+
+
+def _earlier_report(work: Path) -> list[Path]:
+    files = [work / "reports" / n for n in ("report.html", "provenance.json", "tables/t.md")]
+    files.append(work / "reports" / "multisite" / "report.html")  # another study's
+    for path in files:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("made from other inputs", encoding="utf-8")
+    return files
+
+
+@pytest.mark.parametrize("option", ["--data", "--mapping"])
+def test_a_mistyped_path_takes_the_earlier_report_with_it(tmp_path, option):
+    """A user who misses the error line must not open the last run's report as this one."""
+    work = _copy_project(tmp_path)
+    *single_site, multisite = _earlier_report(work)
+    out = _run(work, option, "data_raw/stie.csv")
+    assert out.returncode == 2
+    lines = out.stderr.strip().splitlines()
+    assert lines[-1] == f"error: {option[2:].upper()}=data_raw/stie.csv: file not found"
+    assert all(line.startswith("note: removed reports/") for line in lines[:-1]), lines
+    assert not any(path.exists() for path in single_site)
+    assert multisite.exists()
+
+
+def test_a_dry_run_with_a_mistyped_path_removes_nothing(tmp_path):
+    work = _copy_project(tmp_path)
+    files = _earlier_report(work)
+    out = _run(work, "--data", "data_raw/stie.csv", "--", "--dry-run")
+    assert out.returncode == 2
+    assert all(path.exists() for path in files)
 
 
 def test_runner_refuses_a_missing_file_with_shell_syntax_in_its_name(tmp_path):
