@@ -22,6 +22,9 @@ The frame carries, in ``frame.attrs``:
     ``{"column", "value", "label", "code", "code_label", "by", "count", "first_row"}``.
 ``identifiers_dropped``
     the names of the columns dropped as identifiers.
+``file_columns``
+    with a mapping, the export's own name of each column it renamed (study name ->
+    name in the file), so an error can name the column the user can find.
 """
 
 from __future__ import annotations

@@ -1042,4 +1042,10 @@ def apply_mapping(
         out[name] = pd.Series(np.nan if code is None else code, index=out.index)
     out.attrs["made_missing"] = sort_made_missing(read_counts + counted)
     out.attrs["value_labels"] = matched
+    # The export's own name of each renamed column, for errors the user can find in it.
+    out.attrs["file_columns"] = {
+        study_name: file_name
+        for file_name, study_name in m.rename.items()
+        if file_name != study_name and study_name in out.columns
+    }
     return out

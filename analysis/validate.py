@@ -80,6 +80,8 @@ class ValidationReport:
     value_labels: list[dict[str, Any]] = field(default_factory=list)
     # columns dropped on reading because their header is a listed identifier
     identifiers_dropped: list[str] = field(default_factory=list)
+    # the data file's name of each column a mapping renamed (study name -> file name)
+    file_columns: dict[str, str] = field(default_factory=dict)
 
     @property
     def errors(self) -> list[Problem]:
@@ -92,7 +94,10 @@ class ValidationReport:
     def line(self, p: Problem) -> str:
         parts = [self.source]
         if p.column is not None:
-            parts.append(f"column '{p.column}'")
+            in_file = self.file_columns.get(p.column)
+            parts.append(
+                f"column '{p.column}'" + (f" (column '{in_file}' in the file)" if in_file else "")
+            )
         if p.row is not None:
             parts.append(f"row {p.row}")
         if p.value is not None:
@@ -380,6 +385,7 @@ def validate_frame(
     c.report.made_missing = list(frame.attrs.get("made_missing", []))
     c.report.value_labels = list(frame.attrs.get("value_labels", []))
     c.report.identifiers_dropped = list(frame.attrs.get("identifiers_dropped", []))
+    c.report.file_columns = dict(frame.attrs.get("file_columns", {}))
     c.report.missing_by_column = {
         name: int(frame[name].isna().sum()) for name in study.variables if name in frame.columns
     }

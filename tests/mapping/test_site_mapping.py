@@ -578,6 +578,18 @@ def test_example_passes_validation(example, study):
     assert set(required) <= set(frame.columns)
 
 
+def test_a_data_error_names_the_column_as_the_export_spells_it(study, tmp_path):
+    """The user looks for `wt_kg` in their file, not the study's `weight`."""
+    export = pd.read_csv(EXAMPLE_EXPORT, encoding="utf-8", dtype={"wt_kg": str})
+    export.loc[2, "wt_kg"] = "6O.5"  # a letter O typed for a zero, data row 3
+    frame = apply_mapping(export, load_mapping(EXAMPLE_MAPPING, study), study)
+    report = validate_frame(frame, study, source="site.csv")
+    assert [report.line(p) for p in report.errors] == [
+        "site.csv, column 'weight' (column 'wt_kg' in the file), row 3, value '6O.5': "
+        "not a number [numeric]"
+    ]
+
+
 def test_example_values_by_hand(example):
     _, frame = example
     first = frame.iloc[0]
