@@ -1122,6 +1122,15 @@ def main(argv: list[str] | None = None) -> int:
             raise
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:  # `python -m analysis` outside the project's .venv
+        if args.debug:
+            raise
+        print(
+            f"error: {exc}: this Python lacks the project's packages; run "
+            ".venv/bin/python -m analysis (make setup creates .venv)",
+            file=sys.stderr,
+        )
+        return 2
     except OSError as exc:  # a full disk, a read-only folder, a directory given as a file
         if args.debug:
             raise

@@ -69,6 +69,22 @@ def test_missing_file_is_a_clear_error(tmp_path):
     assert out.stderr.strip() == f"error: {tmp_path / 'nope.csv'}: file not found"
 
 
+def test_a_python_without_the_packages_says_which_to_use(tmp_path, monkeypatch, capsys):
+    """`python -m analysis` from a Python that is not the project's: one line saying so."""
+    import analysis.__main__ as cli
+
+    def lacks_pandas(args):
+        raise ModuleNotFoundError("No module named 'pandas'", name="pandas")
+
+    monkeypatch.setattr(cli, "cmd_validate", lacks_pandas)
+    assert cli.main(["validate", str(tmp_path / "x.csv")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == (
+        "error: No module named 'pandas': this Python lacks the project's packages; "
+        "run .venv/bin/python -m analysis (make setup creates .venv)"
+    )
+
+
 def test_tables_verb_writes_results_and_renderings(tmp_path):
     data = tmp_path / "c.parquet"
     run("synth", "--out", str(data))
