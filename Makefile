@@ -10,7 +10,7 @@ CORES ?= 2
 # make report DATA=data_raw/site.sav MAPPING=config/site.yaml  adds a site mapping
 DATA ?=
 MAPPING ?=
-# make report DISCLOSURE=threshold  protects every output for sharing (or opensafely)
+# make report DISCLOSURE=threshold  protects everything under reports/ for sharing (or opensafely)
 # make report NUMBER_STYLE=lancet   prints p-values and decimals in a journal's style
 DISCLOSURE ?=
 NUMBER_STYLE ?=
