@@ -823,6 +823,11 @@ def cmd_pool_round(args: argparse.Namespace) -> int:
         doc = rounds.step(current, parts)
     _write_texts([(args.out, dumps(seal(doc)))])
     print(f"round {doc['round']} written to {args.out}")
+    for model_id, state in doc["models"].items():  # so a user running rounds knows when to stop
+        if state["converged"]:
+            print(f"  {model_id}: converged at round {state['converged_at']}; `pool` may follow")
+        elif state["max_step"] is not None:
+            print(f"  {model_id}: largest step {state['max_step']:.2g}, not converged yet")
     return 0
 
 

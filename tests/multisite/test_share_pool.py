@@ -548,3 +548,22 @@ def test_a_round_file_among_the_bundles_is_named_as_one(run, capsys):
         "--out", run["base"] / "never",
     )  # fmt: skip
     assert "a round file of the distributed fit, not a bundle" in err
+
+
+def test_pool_round_says_whether_the_fit_has_converged(run, tmp_path, capsys):
+    parts = []
+    for site in SITES:
+        parts.append(tmp_path / f"{site}.json")
+        args = ("share-round", run["data"][site], "--study", STUDY, "--site", site,
+                "--round", run["final_round"], "--out", parts[-1])  # fmt: skip
+        assert cli(*args) == 0
+    capsys.readouterr()
+    args = ("pool-round", *run["bundles"].values(), "--study", STUDY,
+            "--previous", run["final_round"], "--contributions", *parts,
+            "--out", tmp_path / "next.json")  # fmt: skip
+    assert cli(*args) == 0
+    out = capsys.readouterr().out
+    final = json.loads(Path(run["final_round"]).read_text(encoding="utf-8"))
+    at = final["models"]["table4"]["converged_at"]
+    assert at is not None and at <= ROUNDS  # the fixture's rounds reached the maximum
+    assert f"table4: converged at round {at}; `pool` may follow" in out
