@@ -329,6 +329,14 @@ def _withhold_small_table(out, profile, marks, actions, table_id) -> None:
 
 def _protect_table(out, profile, marks, actions, table_id) -> None:
     groups, rows = out["groups"], out["rows"]
+    # The rules below treat each row's total over the groups as known to a reader and
+    # protect the group cells against it; an Overall column would print those totals,
+    # small ones included, so it is not released (a rule of its own would be needed).
+    popped = [row["stats"].pop("overall", None) for row in rows if row.get("stats")]
+    if any(v is not None for v in popped):
+        what = "Overall column withheld"
+        actions.append({"table": table_id, "row": None, "group": None, "what": what,
+                        "why": "row totals over the groups are not released"})  # fmt: skip
     keys = [g["key"] for g in groups]
     several = len(keys) >= 2
     grid = _Grid()

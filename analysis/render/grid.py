@@ -230,8 +230,15 @@ def _disclosure_notes(result: dict[str, Any]) -> list[str]:
     ]
 
 
+#: The key of the Overall column's statistics in a row's ``stats`` (``overall: true``).
+OVERALL = "overall"
+
+
 def summary_grid(result: dict[str, Any], style: NumberStyle = PAPER) -> Grid:
-    groups = result["groups"]
+    groups = list(result["groups"])
+    if any(OVERALL in (row.get("stats") or {}) for row in result["rows"]):
+        # First, as tableone and gtsummary's add_overall() place it.
+        groups.insert(0, {"key": OVERALL, "label": "Overall", "n": result.get("n")})
     keys = [g["key"] for g in groups]
     tested = result["group_by"] is not None
     header = ["Characteristic"] + [_group_header(g) for g in groups]
