@@ -10,6 +10,8 @@ CORES ?= 2
 # make report DATA=data_raw/site.sav MAPPING=config/site.yaml  adds a site mapping
 DATA ?=
 MAPPING ?=
+# make report DATA=my.csv STUDY=studies/mine.yaml  another study (docs/study-file.md)
+STUDY ?=
 # make report DISCLOSURE=threshold  protects everything under reports/ for sharing (or opensafely)
 # make report NUMBER_STYLE=lancet   prints p-values and decimals in a journal's style
 DISCLOSURE ?=
@@ -24,6 +26,7 @@ SITE ?=
 # name is ever read by a shell as a command.
 export ANALYSIS_DATA := $(value DATA)
 export ANALYSIS_MAPPING := $(value MAPPING)
+export ANALYSIS_STUDY := $(value STUDY)
 export ANALYSIS_CORES := $(value CORES)
 export ANALYSIS_DISCLOSURE := $(value DISCLOSURE)
 export ANALYSIS_NUMBER_STYLE := $(value NUMBER_STYLE)
@@ -48,7 +51,8 @@ setup: $(STAMP)
 
 report: $(STAMP)
 	$(BIN)/python -m analysis run --cores "$$ANALYSIS_CORES" --data "$$ANALYSIS_DATA" --mapping "$$ANALYSIS_MAPPING" \
-		--disclosure "$$ANALYSIS_DISCLOSURE" --number-style "$$ANALYSIS_NUMBER_STYLE" --n "$$ANALYSIS_N"
+		--study "$$ANALYSIS_STUDY" --disclosure "$$ANALYSIS_DISCLOSURE" \
+		--number-style "$$ANALYSIS_NUMBER_STYLE" --n "$$ANALYSIS_N"
 	@echo "Report: reports/report.html  (tables: reports/tables/, figures: reports/figures/)"
 
 # The multi-site study (docs/multisite.md): three synthetic sites each share an aggregate

@@ -598,6 +598,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         disclosure=args.disclosure or None,
         number_style=args.number_style or None,
         n=args.n,
+        study=args.study or None,
     )
 
 
@@ -1092,6 +1093,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--data", default=None, help="data file (default: the synthetic cohort)")
     p.add_argument("--mapping", default=None, help="site mapping file")
+    p.add_argument(
+        "--study",
+        default=None,
+        help="study file describing DATA (default: the configuration's, the baclofen study)",
+    )
     p.add_argument("--cores", type=_positive, default=2)
     p.add_argument(
         "--n",

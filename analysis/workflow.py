@@ -89,10 +89,11 @@ def run_workflow(
     disclosure: str | None = None,
     number_style: str | None = None,
     n: int | None = None,
+    study: str | None = None,
 ) -> int:
     """Run the workflow on the default synthetic cohort (of ``n`` patients), or on ``data``
-    (+ ``mapping``), optionally under a disclosure-control profile and a journal's number
-    style."""
+    (+ ``mapping``) described by the configuration's study file or ``study``, optionally
+    under a disclosure-control profile and a journal's number style."""
     overrides: dict[str, object] = {}
     if n:
         overrides["synthetic"] = {"n": n}  # Snakemake merges nested config keys
@@ -100,8 +101,16 @@ def run_workflow(
         overrides["disclosure"] = disclosure
     if number_style:
         overrides["number_style"] = number_style
+    if study and (not data or data == "synthetic"):
+        # The synthetic cohort is generated for the configuration's own study.
+        raise AnalysisError(
+            f"STUDY={study}: give the data it describes too (DATA=...); the synthetic "
+            "cohort is made for the configuration's study only"
+        )
     dry_run = any(a in ("-n", "--dry-run", "--dryrun") for a in extra or [])
     try:
+        if study:
+            _check_file("STUDY", study)
         if data and data != "synthetic":
             _check_file("DATA", data)
         if mapping:
@@ -111,6 +120,8 @@ def run_workflow(
             for path in remove_report(Path("reports")):
                 print(f"note: removed {path}: made from other inputs", file=sys.stderr)
         raise
+    if study:
+        overrides["study"] = study
     if data:
         overrides["data"] = data
     if mapping:

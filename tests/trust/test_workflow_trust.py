@@ -271,3 +271,27 @@ def test_settings_change_reruns_and_a_failed_step_ends_in_its_one_line(tmp_path)
     ), last
     assert last.endswith("(step log: logs/cohort.log)"), last
     assert not (work / "reports" / "report.html").exists()
+
+
+def test_another_study_runs_through_the_workflow_with_its_data(tmp_path):
+    """`make report STUDY=... DATA=...`: any study file, not only the configuration's."""
+    work = _copy_project(tmp_path)
+    example = "studies/examples/birthwt"
+    out = _run(work, "--study", f"{example}/birthwt.yaml", "--data", f"{example}/birthwt.csv")
+    assert out.returncode == 0, out.stderr[-3000:]
+    tables = sorted((work / "results" / "tables").glob("*.json"))
+    assert tables and all(json.loads(t.read_text())["study"] == "birthwt" for t in tables)
+    provenance = json.loads((work / "reports" / "provenance.json").read_text())
+    assert provenance["study_file"]["path"] == "birthwt.yaml"
+    assert not (work / "results" / "synthetic").exists()
+
+
+def test_another_study_needs_its_data_and_an_existing_file(tmp_path):
+    work = _copy_project(tmp_path)
+    out = _run(work, "--study", "studies/examples/birthwt/birthwt.yaml")
+    assert out.returncode == 2
+    assert out.stderr.strip().startswith("error: STUDY=studies/examples/birthwt/birthwt.yaml: "
+                                         "give the data it describes too")  # fmt: skip
+    out = _run(work, "--study", "studies/mine.yaml", "--data", "studies/examples/fair/fair.csv")
+    assert out.returncode == 2
+    assert out.stderr.strip() == "error: STUDY=studies/mine.yaml: file not found"
