@@ -271,7 +271,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
         print(f"note: {more} more row(s) not listed for {key}")
     print(
         f"{report.n_rows} rows checked: {len(report.errors)} error(s), "
-        f"{len(report.warnings)} warning(s)"
+        f"{len(report.warnings)} warning(s) (study file {study.path})"
     )
     if args.json_out:
         from analysis.atomic import atomic_path

@@ -44,6 +44,16 @@ def first_error(schema: dict[str, Any], raw: Any) -> jsonschema.ValidationError 
     err = jsonschema.exceptions.best_match(errors)
     while err.context:
         err = jsonschema.exceptions.best_match(err.context)
+    if err.validator == "required":
+        # A key missing beside an unknown one is most often that key misspelt
+        # (`levels:` for `codes:`): name the unknown key, which the user typed.
+        unknown = [
+            e
+            for e in errors
+            if e.validator == "additionalProperties" and e.absolute_path == err.absolute_path
+        ]
+        if unknown:
+            return unknown[0]
     return err
 
 
@@ -52,4 +62,9 @@ def message_of(err: jsonschema.ValidationError) -> str:
     if err.validator == "additionalProperties":
         extra = err.message.split("(")[-1].split(" was")[0].split(" were")[0]
         return f"unknown key {extra} (misspelt, or not allowed here)"
+    if err.validator == "type" and isinstance(err.instance, bool):
+        return (
+            f"{err.message} (YAML reads an unquoted Yes, No, true, false, on or off as "
+            'true or false: quote it, e.g. "Yes")'
+        )
     return err.message

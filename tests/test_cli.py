@@ -35,6 +35,8 @@ def test_synth_then_validate(tmp_path):
     checked = run("validate", str(out))
     assert checked.returncode == 0
     assert "50 rows checked: 0 error(s)" in checked.stdout
+    # without --study, the line says which study file the data were checked against
+    assert "(study file studies/baclofen_ckd.yaml)" in checked.stdout
 
 
 def test_bad_study_file_is_one_line_exit_2(tmp_path):

@@ -91,6 +91,12 @@ BROKEN = [
      "censored, ckd_epi_2021_egfr, ckd_group, combine, cut, expression, mdrd_egfr, ratio)"),
     ("override of a non-row", lambda r: r["tables"][5]["overrides"].update(age={"test": "anova"}),
      "tables[5].overrides", "'age' is not a row of the table"),
+    # a required key misspelt is named as the key typed, not as the one missing
+    ("codes misspelt", lambda r: _var(r, "sex").update(levels=_var(r, "sex").pop("codes")),
+     "variables[1]", "unknown key 'levels'"),
+    # YAML 1.1 reads an unquoted Yes as true: say so
+    ("unquoted Yes", lambda r: _var(r, "sex").update(codes={1: "No", 2: True}),
+     "variables[1].codes.2", "quote it"),
 ]  # fmt: skip
 
 
