@@ -32,6 +32,10 @@ from analysis.tables import SCHEMA_VERSION, Issue
 __all__ = ["build_model", "design_columns", "model_issues"]
 
 
+#: "per 1 year", not "per 1 years": units a label gives in the plural.
+_SINGULAR = {"years": "year", "months": "month", "weeks": "week", "days": "day", "hours": "hour"}
+
+
 def design_columns(
     data: pd.DataFrame, study: Study, predictors: list[Predictor]
 ) -> tuple[pd.DataFrame, dict[str, list[str]], dict[str, str]]:
@@ -54,7 +58,8 @@ def design_columns(
             if var.is_categorical:
                 labels[name] = f"{var.label} (per 1 unit of its code)"
             else:
-                labels[name] = f"{var.label} (per 1 {var.unit})" if var.unit else var.label
+                unit = _SINGULAR.get(var.unit, var.unit)
+                labels[name] = f"{var.label} (per 1 {unit})" if var.unit else var.label
             continue
         reference, others = predictor.reference, predictor.others
         known = data[name].isin(predictor.levels)

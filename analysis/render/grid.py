@@ -463,6 +463,9 @@ def model_grid(result: dict[str, Any], style: NumberStyle = PAPER) -> Grid:
             "p-values (as R's logistf)."
         )
     notes += _disclosure_notes(result)
+    if not result["crude"]:  # `crude: false`: no empty columns
+        header = header[:1] + header[3:]
+        rows = [row[:1] + row[3:] for row in rows]
     return Grid(
         typeset(result["title"]),
         header,

@@ -191,3 +191,24 @@ def _again(study, paths, tmp_path: Path) -> bytes:
     again = tmp_path / "again.xlsx"
     write_manuscript(study, paths, {"xlsx": again})
     return again.read_bytes()
+
+
+def test_a_model_without_crude_fits_has_no_crude_columns(results):
+    adjusted_only = {**results["table4"], "crude": {}}  # what `crude: false` writes
+    grid = to_grid(adjusted_only)
+    assert grid.header == ["Variable", "Adjusted OR (95% CI)", "p"]
+    assert all(len(row) == 3 for row in grid.rows)
+    assert "Crude OR (95% CI)" in to_grid(results["table4"]).header
+
+
+def test_a_unit_in_the_plural_reads_per_1_year():
+    from analysis.derive import derive_cohort
+    from analysis.inputs import load_input
+    from analysis.models import build_model
+    from analysis.study import load_study
+
+    root = Path(__file__).resolve().parents[2] / "studies" / "examples" / "birthwt"
+    study = load_study(root / "birthwt.yaml")
+    cohort = derive_cohort(load_input(str(root / "birthwt.csv"), study), study)[0]
+    model = build_model(cohort, study, study.models[0]["id"])
+    assert model["term_labels"]["age"] == "Mother's age (per 1 year)"
