@@ -646,7 +646,12 @@ def cmd_figures(args: argparse.Namespace) -> int:
     results = {}
     for path in args.results:
         doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        results[doc.get("model") or doc.get("table")] = doc
+        if doc.get("kind") == "sensitivity":
+            # e.g. table4_calibration, a calibration figure's default `results`; keyed by
+            # its model alone, it would take the place of the model's own results
+            results[f"{doc.get('model')}_{doc['analysis']}"] = doc
+        else:
+            results[doc.get("model") or doc.get("table")] = doc
     flow = json.loads(Path(args.flow).read_text(encoding="utf-8")) if args.flow else None
     profile = _disclosure(args)
     cohort = _derived_cohort(args.cohort)

@@ -359,3 +359,23 @@ def test_protected_figures_byte_identical(inputs: FigureInputs, tmp_path: Path) 
         for suffix in (".png", ".svg"):
             a = (tmp_path / "a" / spec["id"]).with_suffix(suffix).read_bytes()
             assert a == (tmp_path / "b" / spec["id"]).with_suffix(suffix).read_bytes()
+
+
+def test_a_calibration_results_file_does_not_take_the_models_place(workflow_run, tmp_path):
+    """`figures --results table4.json calibration.json`: the sensitivity file is the
+    calibration figure's input, and the model's results stay the forest plot's."""
+    import subprocess
+    import sys
+
+    out = tmp_path / "figures"
+    done = subprocess.run(
+        [sys.executable, "-m", "analysis", "figures", "results/cohort.parquet",
+         "--study", "studies/baclofen_ckd.yaml", "--flow", "results/flow.json",
+         "--results", "results/tables/table4.json", "results/sensitivity/calibration.json",
+         "--out-dir", str(out)],
+        cwd=workflow_run, capture_output=True, text=True,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    made = workflow_run / "reports" / "figures"
+    for stem in ("table4_forest", "table4_calibration"):
+        assert (out / f"{stem}.png").read_bytes() == (made / f"{stem}.png").read_bytes(), stem
