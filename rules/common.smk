@@ -85,7 +85,10 @@ PYTHON = (
 
 # What every result depends on: the named files' content, the package's code and the
 # configuration (a report made with other settings is stale too). The multi-site study's
-# settings are its own rules' business: changing them leaves the single-site report.
+# settings are its own rules' business: changing them leaves the single-site report; and
+# split_jobs only cuts the same steps into other jobs (a cluster's report is byte-identical
+# to one machine's).
+NOT_SETTINGS = ("multisite", "split_jobs")
 FINGERPRINT = run_fingerprint(
     {
         "study": STUDY_FILE,
@@ -94,7 +97,7 @@ FINGERPRINT = run_fingerprint(
         "synthetic_params": SYNTH_PARAMS,
         "published": PUBLISHED_FILE,
     },
-    {key: value for key, value in config.items() if key != "multisite"},
+    {key: value for key, value in config.items() if key not in NOT_SETTINGS},
 )
 FILES_SHA256 = " ".join(
     f"{role}={entry['sha256']}"

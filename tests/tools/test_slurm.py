@@ -145,3 +145,15 @@ def test_results_match_the_local_run(slurm_run, workflow_run):
     assert local, "the local run wrote none of " + ", ".join(COMPARED)
     assert sorted(on_slurm) == sorted(local)
     assert [name for name in local if on_slurm[name] != local[name]] == []
+
+
+def test_the_report_names_the_local_runs_inputs_code_and_settings(slurm_run, workflow_run):
+    """split_jobs cuts the same steps into other jobs: the report's provenance is the
+    local run's, its time apart (the same SOURCE_DATE_EPOCH makes the reports identical)."""
+    work, _ = slurm_run
+
+    def provenance(folder: Path) -> dict:
+        recorded = json.loads((folder / "reports" / "provenance.json").read_text("utf-8"))
+        return {k: v for k, v in recorded.items() if k != "created"}
+
+    assert provenance(work) == provenance(workflow_run)
