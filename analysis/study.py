@@ -179,9 +179,26 @@ def study_schema() -> dict[str, Any]:
     return load_schema("study.schema.json")
 
 
+def _item_name(raw: Any, path: list[Any]) -> str:
+    """' (variable 'race')' for a path into a list of named items: the user finds an
+    item by its name, not by counting to variables[4]."""
+    if len(path) < 2 or not isinstance(path[1], int) or not isinstance(raw, dict):
+        return ""
+    items = raw.get(path[0])
+    item = items[path[1]] if isinstance(items, list) and path[1] < len(items) else None
+    key = {"variables": "name"}.get(path[0], "id")
+    if not isinstance(item, dict) or not isinstance(item.get(key), str):
+        return ""
+    kind = {"variables": "variable", "tables": "table", "models": "model"}.get(path[0])
+    return f" ({kind or 'id'} '{item[key]}')"
+
+
 def _schema_error(where: Path, raw: dict[str, Any]) -> str | None:
     err = first_error(study_schema(), raw)
-    return None if err is None else f"{where}: {key_path(err.absolute_path)}: {message_of(err)}"
+    if err is None:
+        return None
+    path = list(err.absolute_path)
+    return f"{where}: {key_path(path)}{_item_name(raw, path)}: {message_of(err)}"
 
 
 def _as_list(value: Any) -> list[Any]:

@@ -64,7 +64,7 @@ def _var(raw: dict, name: str) -> dict:
 
 BROKEN = [
     ("misspelt key", lambda r: r["tables"][1].update(grup_by="ckd_group"),
-     "tables[1]", "unknown key 'grup_by'"),
+     "tables[1] (table 'table2')", "unknown key 'grup_by'"),
     ("unknown group variable", lambda r: r["tables"][1].update(group_by="stage"),
      "tables[1].group_by", "'stage' is not a declared variable"),
     ("bad variable type", lambda r: _var(r, "age").update(type="numeric"),
@@ -93,7 +93,7 @@ BROKEN = [
      "tables[5].overrides", "'age' is not a row of the table"),
     # a required key misspelt is named as the key typed, not as the one missing
     ("codes misspelt", lambda r: _var(r, "sex").update(levels=_var(r, "sex").pop("codes")),
-     "variables[1]", "unknown key 'levels'"),
+     "variables[1] (variable 'sex')", "unknown key 'levels'"),
     # YAML 1.1 reads an unquoted Yes as true: say so
     ("unquoted Yes", lambda r: _var(r, "sex").update(codes={1: "No", 2: True}),
      "variables[1].codes.2", "quote it"),
