@@ -132,6 +132,13 @@ def _disclosure(args: argparse.Namespace) -> Profile | None:
     return load_profile(getattr(args, "disclosure", None))
 
 
+def _site_profile(args: argparse.Namespace) -> Profile:
+    """The profile of the multi-site verbs: required, and one that keeps counts exact."""
+    from analysis.multisite.share import check_profile
+
+    return check_profile(_disclosure(args))
+
+
 def _number_style(args: argparse.Namespace, study: Study | None = None) -> NumberStyle:
     """The run's number style: --number-style, else the study file's ``display``."""
     from analysis.render.number_style import resolve_style
@@ -739,7 +746,7 @@ def _read_sealed(path: str, kind: str) -> dict:
 def cmd_share(args: argparse.Namespace) -> int:
     from analysis.fingerprint import file_sha256
     from analysis.multisite.bundle import seal, summary_markdown
-    from analysis.multisite.share import build_bundle, check_profile, check_site_name
+    from analysis.multisite.share import build_bundle, check_site_name
     from analysis.results import dumps
     from analysis.study import load_study
 
@@ -751,7 +758,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     args.mapping = args.mapping or None  # make passes an unset MAPPING as ""
     summary = args.summary or str(Path(args.out).with_suffix(".md"))
     _guard(_input_files(args), [("--out", args.out), ("--summary", summary)])
-    profile = check_profile(_disclosure(args))
+    profile = _site_profile(args)
     study = load_study(args.study)
     bundle = seal(
         build_bundle(_site_cohort(args, study), study, args.site, profile, file_sha256(args.study))
@@ -773,7 +780,7 @@ def cmd_share_round(args: argparse.Namespace) -> int:
     current = _read_sealed(args.round, "multisite-round")
     if args.site not in current["sites"]:
         raise AnalysisError(f"{args.round}: site '{args.site}' is not one of the round's sites")
-    profile = _disclosure(args)
+    profile = _site_profile(args)
     study = load_study(args.study)
     cohort = _site_cohort(args, study)
     models = {
@@ -810,7 +817,7 @@ def cmd_pool_round(args: argparse.Namespace) -> int:
     previous = [args.previous] if args.previous else []
     _guard([*args.bundles, args.study, *previous, *args.contributions], [("--out", args.out)])
     study = load_study(args.study)
-    profile = _disclosure(args)
+    profile = _site_profile(args)
     bundles = read_bundles(args.bundles, study, file_sha256(args.study), profile.threshold)
     if args.previous is None:
         if args.contributions:
@@ -848,7 +855,7 @@ def cmd_pool(args: argparse.Namespace) -> int:
     inputs = [*args.bundles, args.study, *([args.rounds] if args.rounds else [])]
     _guard(inputs, [("--out", out_dir)])
     study = load_study(args.study)
-    profile = _disclosure(args)
+    profile = _site_profile(args)
     bundles = read_bundles(args.bundles, study, file_sha256(args.study), profile.threshold)
     final = _read_sealed(args.rounds, "multisite-round") if args.rounds else None
     if final is not None:

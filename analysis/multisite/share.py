@@ -68,10 +68,10 @@ def check_site_name(site: str) -> str:
 def check_profile(profile: Profile | None) -> Profile:
     """The profile a bundle is protected with: one that keeps counts exact."""
     if profile is None:
-        raise AnalysisError("share: a disclosure profile is required (e.g. --disclosure threshold)")
+        raise AnalysisError("a disclosure profile is required (e.g. --disclosure threshold)")
     if profile.round_to:
         raise AnalysisError(
-            f"share: disclosure profile '{profile.name}' rounds counts, and pooling needs exact "
+            f"disclosure profile '{profile.name}' rounds counts, and pooling needs exact "
             "counts; use a profile that suppresses without rounding (e.g. threshold)"
         )
     return profile

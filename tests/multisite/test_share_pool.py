@@ -567,3 +567,12 @@ def test_pool_round_says_whether_the_fit_has_converged(run, tmp_path, capsys):
     at = final["models"]["table4"]["converged_at"]
     assert at is not None and at <= ROUNDS  # the fixture's rounds reached the maximum
     assert f"table4: converged at round {at}; `pool` may follow" in out
+
+
+@pytest.mark.parametrize("verb", ["pool", "pool-round"])
+def test_pooling_without_disclosure_control_is_one_line(run, tmp_path, capsys, verb):
+    err = _fails(
+        capsys, verb, *run["bundles"].values(), "--study", STUDY, "--disclosure", "off",
+        "--out", tmp_path / "out",
+    )  # fmt: skip
+    assert err == "error: a disclosure profile is required (e.g. --disclosure threshold)"
