@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from analysis.render.number_style import NumberStyle
     from analysis.study import Study
 
+from analysis.atomic import write_texts
 from analysis.errors import AnalysisError
 
 DEFAULT_STUDY = "studies/baclofen_ckd.yaml"
@@ -489,7 +490,12 @@ def _results_by_id(paths: list[str]) -> dict[str, dict]:
     out = {}
     for path in paths:
         doc = read_json(path)
-        out[doc.get("model") or doc.get("table") or doc.get("id") or Path(path).stem] = doc
+        if doc.get("kind") == "sensitivity":
+            # e.g. table4_calibration, a calibration figure's default `results`; keyed by
+            # its model alone, it would take the place of the model's own results
+            out[f"{doc.get('model')}_{doc['analysis']}"] = doc
+        else:
+            out[doc.get("model") or doc.get("table") or doc.get("id") or Path(path).stem] = doc
     return out
 
 
@@ -543,8 +549,8 @@ def cmd_scorecard(args: argparse.Namespace) -> int:
 
 
 def cmd_tables(args: argparse.Namespace) -> int:
+    from analysis.atomic import all_or_nothing
     from analysis.derive import derive_cohort_traced
-    from analysis.export import all_or_nothing
     from analysis.render.writers import render_result
     from analysis.results import write_json
 
@@ -650,15 +656,7 @@ def cmd_figures(args: argparse.Namespace) -> int:
         [args.cohort, args.study, *args.results, *([args.flow] if args.flow else [])],
         [("--out-dir", out_dir), *(("--out-dir", f) for f in files)],
     )
-    results = {}
-    for path in args.results:
-        doc = json.loads(Path(path).read_text(encoding="utf-8"))
-        if doc.get("kind") == "sensitivity":
-            # e.g. table4_calibration, a calibration figure's default `results`; keyed by
-            # its model alone, it would take the place of the model's own results
-            results[f"{doc.get('model')}_{doc['analysis']}"] = doc
-        else:
-            results[doc.get("model") or doc.get("table")] = doc
+    results = _results_by_id(args.results)
     flow = json.loads(Path(args.flow).read_text(encoding="utf-8")) if args.flow else None
     profile = _disclosure(args)
     cohort = _derived_cohort(args.cohort)
@@ -727,16 +725,6 @@ def _site_cohort(args: argparse.Namespace, study):
     return derive_cohort_traced(_load_valid(args, study), study).cohort
 
 
-def _write_texts(files: list[tuple[str | Path, str]]) -> None:
-    """Several text files, each atomic, the set whole or absent."""
-    from analysis.atomic import all_or_nothing, atomic_path
-
-    with all_or_nothing([path for path, _ in files]):
-        for path, text in files:
-            with atomic_path(path) as tmp:
-                tmp.write_text(text, encoding="utf-8")
-
-
 def _read_sealed(path: str, kind: str) -> dict:
     from analysis.multisite.bundle import verify_sealed
 
@@ -763,7 +751,7 @@ def cmd_share(args: argparse.Namespace) -> int:
     bundle = seal(
         build_bundle(_site_cohort(args, study), study, args.site, profile, file_sha256(args.study))
     )
-    _write_texts([(args.out, dumps(bundle)), (summary, summary_markdown(bundle))])
+    write_texts([(args.out, dumps(bundle)), (summary, summary_markdown(bundle))])
     print(f"bundle of site {args.site} written to {args.out}; review {summary} before sending")
     return 0
 
@@ -790,7 +778,7 @@ def cmd_share_round(args: argparse.Namespace) -> int:
     }  # fmt: skip
     part = {"kind": "multisite-contribution", "site": args.site, "round": current["round"],
             "models": models}  # fmt: skip
-    _write_texts([(args.out, dumps(seal(part)))])
+    write_texts([(args.out, dumps(seal(part)))])
     print(f"site {args.site}: round {current['round']} contribution written to {args.out}")
     return 0
 
@@ -834,7 +822,7 @@ def cmd_pool_round(args: argparse.Namespace) -> int:
                 raise AnalysisError(f"{path}: a second contribution from site '{part['site']}'")
             parts[part["site"]] = part
         doc = rounds.step(current, parts)
-    _write_texts([(args.out, dumps(seal(doc)))])
+    write_texts([(args.out, dumps(seal(doc)))])
     print(f"round {doc['round']} written to {args.out}")
     for model_id, state in doc["models"].items():  # so a user running rounds knows when to stop
         if state["converged"]:

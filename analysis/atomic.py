@@ -15,7 +15,7 @@ from pathlib import Path
 
 from analysis.errors import AnalysisError
 
-__all__ = ["all_or_nothing", "atomic_path"]
+__all__ = ["all_or_nothing", "atomic_path", "write_texts"]
 
 
 @contextlib.contextmanager
@@ -61,3 +61,13 @@ def all_or_nothing(paths: Iterable[str | Path]) -> Iterator[None]:
             with contextlib.suppress(FileNotFoundError, IsADirectoryError, NotADirectoryError):
                 Path(path).unlink()
         raise
+
+
+def write_texts(files: Iterable[tuple[str | Path, str]]) -> list[Path]:
+    """Several UTF-8 text files, each atomic, the set whole or absent."""
+    files = [(Path(path), text) for path, text in files]
+    with all_or_nothing([path for path, _ in files]):
+        for path, text in files:
+            with atomic_path(path) as tmp:
+                tmp.write_text(text, encoding="utf-8")
+    return [path for path, _ in files]

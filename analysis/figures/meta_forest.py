@@ -23,7 +23,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from analysis.export import atomic_path
+from analysis.atomic import atomic_path
 from analysis.figures.style import DPI, INK, MUTED, plain_log_axis, setup
 
 if TYPE_CHECKING:

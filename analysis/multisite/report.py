@@ -12,7 +12,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from analysis.export import all_or_nothing, atomic_path
+from analysis.atomic import all_or_nothing, write_texts
 from analysis.render.number_style import PAPER
 from analysis.results import dumps
 
@@ -385,11 +385,5 @@ def write_pooled(doc: dict, out_dir: Path) -> list[Path]:
         (out_dir / "report.md", _markdown(view)),
         (out_dir / "report.html", _html(view)),
     ]
-    written: list[Path] = []
     with all_or_nothing([path for path, _ in files]):
-        written += _forest_plots(doc, out_dir)
-        for path, text in files:
-            with atomic_path(path) as tmp:
-                tmp.write_text(text, encoding="utf-8")
-            written.append(path)
-    return written
+        return _forest_plots(doc, out_dir) + write_texts(files)
