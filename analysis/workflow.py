@@ -248,9 +248,7 @@ def remove_report(reports: Path) -> list[Path]:
     return _remove(reports, REPORT_FILES + REPORT_FOLDERS)
 
 
-def remove_stale_report(
-    reports: Path, fingerprint: dict, results: Path | None = None
-) -> list[Path]:
+def remove_stale_report(reports: Path, fingerprint: dict, results: Path) -> list[Path]:
     """Delete a report made from other inputs before a run that will replace it.
 
     Called when a run starts, after Snakemake has planned its jobs: if the run then
@@ -265,7 +263,7 @@ def remove_stale_report(
         return _remove(reports, REPORT_FILES)  # no complete report: nothing to compare
     if not _same_inputs_and_code(recorded, fingerprint):
         removed = _remove(reports, REPORT_FILES + REPORT_FOLDERS)
-        return removed + (_remove(results, RESULT_ENTRIES) if results else [])
+        return removed + _remove(results, RESULT_ENTRIES)
     if recorded.get("settings_sha256") != fingerprint["settings"]:
         return _remove(reports, REPORT_FILES)
     return []

@@ -234,7 +234,7 @@ def _categorical(name: str, per_site: list[tuple[str, dict]], keys: list[str]) -
     }
 
 
-def _pool_table(bundles: list[dict], table: dict, study) -> dict:
+def _pool_table(bundles: list[dict], table: dict) -> dict:
     per_site = _site_rows(bundles, table["id"])
     head = {k: table.get(k) for k in ("title", "number", "group_by")}
     withheld = [site for site, t in per_site if t.get("withheld")]
@@ -344,9 +344,7 @@ def _distributed(model_id: str, fit: dict, rounds: int, labels: dict) -> dict:
 def pool_study(bundles: list[dict], study, final_round: dict | None) -> dict:
     """The pooled document: every summary table, and each model both ways."""
     tables = [
-        _pool_table(bundles, t, study)
-        for t in study.tables
-        if t.get("kind", "summary") != "listing"
+        _pool_table(bundles, t) for t in study.tables if t.get("kind", "summary") != "listing"
     ]
     models = []
     for spec in study.models:

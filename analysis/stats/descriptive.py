@@ -213,7 +213,7 @@ def _weibull_quartiles(ordered: np.ndarray) -> np.ndarray:
     of every continuous row). tests/stats/test_stats_presorted.py holds it to numpy's."""
     n = ordered.shape[0]
     quantiles = np.true_divide(_QUARTILES, 100)
-    virtual = n * quantiles + (0 + quantiles * (1 - 0 - 0)) - 1
+    virtual = n * quantiles + quantiles - 1  # numpy's alpha = beta = 0 terms vanish exactly
     previous = np.floor(virtual)
     following = previous + 1
     above = virtual >= n - 1
