@@ -173,7 +173,10 @@ def test_opensafely_shows_rounded_counts_and_hides_only_small_ones(results, tabl
                 assert str(cell).startswith(f"{5 * round(c / 5)} ("), (open_cell, cell)
                 shown += 1
     assert shown >= 5 and redacted >= 1  # counts are shown, rounded; small ones are not
+    headers = 0
     for open_head, head in zip(open_grid.header[1:], grid.header[1:], strict=True):
         n = re.search(r"\(n = (\d+)\)", open_head)
         if n and int(n.group(1)) > 7:
             assert f"(n = {5 * round(int(n.group(1)) / 5)})" in head, (open_head, head)
+            headers += 1
+    assert headers >= 2  # the group sizes were compared

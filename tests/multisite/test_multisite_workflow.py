@@ -59,6 +59,7 @@ def test_the_three_sites_are_pooled_into_a_report(multisite_run):
         assert text in html
     model = pooled["models"][0]
     assert model["distributed"]["iterations_to_converge"] <= config["multisite"]["rounds"]
+    assert model["meta_analysis"]["terms"]  # a forest plot per term, and there are terms
     for term in model["meta_analysis"]["terms"]:
         assert (multisite_run / f"reports/multisite/figures/table4_{term}.svg").is_file()
     # each bundle was checked into the pooled document by its own checksum
@@ -83,6 +84,8 @@ def test_only_bundles_and_contributions_reach_the_coordinator(multisite_run):
     edges = re.findall(r"\t(\d+) -> (\d+)", out.stdout)
     assert edges
     coordinator = {"multisite_round_start", "multisite_round", "multisite_pool"}
+    # the rules the checks below look for exist (a renamed rule would check nothing)
+    assert {"multisite_site_data", *coordinator} <= set(labels.values())
     for src, dst in edges:
         if labels[src] == "multisite_site_data":
             assert labels[dst] in {"multisite_share", "multisite_contribution"}

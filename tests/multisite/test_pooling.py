@@ -64,8 +64,9 @@ def test_moments_drop_missing_and_sd_needs_two_values():
     assert pooling.mean_sd(pooling.moments([5.0])) == (5.0, None)
     assert pooling.mean_sd(pooling.moments([np.nan])) == (None, None)
     empty = pooling.Moments(0, 0.0, 0.0)
-    assert pooling.combine_moments([empty, pooling.moments([1.0, 3.0])]) == pooling.moments(
-        [1.0, 3.0]
+    # 1 and 3: n 2, sum 4, deviations from the mean 2 are -1 and 1
+    assert pooling.combine_moments([empty, pooling.moments([1.0, 3.0])]) == pooling.Moments(
+        2, 4.0, 2.0
     )
 
 
